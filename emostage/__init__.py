@@ -1,0 +1,34 @@
+"""EmoStage: empathetic counselor replies via perspective-taking and phase recognition."""
+
+from emostage.api import EmoStage
+from emostage.context import Context
+from emostage.dialogue import detect_language, load_dialogue, parse_dialogue
+from emostage.errors import (
+    ConfigError,
+    EmoStageError,
+    InputError,
+    ModelUnavailableError,
+    TaxonomyError,
+)
+from emostage.graph import build_graph
+from emostage.phases import Taxonomy, load_taxonomy
+from emostage.state import Perspective, PhaseAssessment, Reply, Turn
+
+__all__ = [
+    "ConfigError",
+    "Context",
+    "EmoStage",
+    "EmoStageError",
+    "InputError",
+    "ModelUnavailableError",
+    "Perspective",
+    "PhaseAssessment",
+    "Reply",
+    "TaxonomyError",
+    "Turn",
+    "build_graph",
+    "detect_language",
+    "load_dialogue",
+    "load_taxonomy",
+    "parse_dialogue",
+]

@@ -1,0 +1,143 @@
+"""The Python API: `EmoStage(...).respond(dialogue) -> Reply`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from emostage.context import Context
+from emostage.dialogue import parse_dialogue, require_client_last
+from emostage.errors import ConfigError
+from emostage.graph import build_graph
+from emostage.llm import describe_model, preflight
+from emostage.phases import Taxonomy
+from emostage.state import Diagnostics, NodeReport, Reply, Turn
+
+DialogueLike = Sequence[Turn | Mapping[str, Any]] | Mapping[str, Any]
+REPLY_NODES = frozenset({"respond_baseline"})
+
+
+class EmoStage:
+    """Writes the next counselor turn of a counseling chat.
+
+    Example:
+        >>> stage = EmoStage(model="qwen2.5:7b")  # doctest: +SKIP
+        >>> stage.respond([{"role": "client", "content": "I can't sleep."}]).response
+    """
+
+    def __init__(
+        self,
+        chat_model: BaseChatModel | None = None,
+        *,
+        taxonomy: Taxonomy | str | Path = "ivey",
+        checkpointer: BaseCheckpointSaver[str] | None = None,
+        **settings: Any,
+    ) -> None:
+        """Build the pipeline.
+
+        Args:
+            chat_model: Any LangChain chat model; default: built from the settings (Ollama).
+            taxonomy: A `Taxonomy`, `ivey`, `hill` or a YAML/JSON file.
+            checkpointer: Keeps threads for `respond(..., thread_id=...)`.
+            **settings: Fields of `Context`, e.g. `model`, `language`, `mode`.
+
+        Raises:
+            ConfigError: an unknown or invalid setting.
+            TaxonomyError: the taxonomy cannot be loaded.
+        """
+        try:
+            self.context = Context(**settings)
+        except TypeError as exc:
+            raise ConfigError(f"Unknown setting: {exc}. See emostage.Context for the fields.") from None
+        self.chat_model = chat_model
+        self.graph = build_graph(chat_model, taxonomy=taxonomy, checkpointer=checkpointer)
+
+    def preflight(self) -> None:
+        """Check that the configured model server is up and has the model.
+
+        Raises:
+            ModelUnavailableError: with a one-line fix.
+        """
+        if self.chat_model is None:
+            preflight(self.context)
+
+    def respond(self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any) -> Reply:
+        """The counselor's next turn for `dialogue`, which must end with the client.
+
+        Args:
+            dialogue: Turns `{role, content}`, or a KokoroChat document.
+            thread_id: With a checkpointer: continue this thread; `dialogue` holds the new turns.
+            **overrides: `Context` fields for this call only.
+        """
+        payload, config, context = self._prepare(dialogue, thread_id, overrides)
+        return self._reply(self.graph.invoke(payload, config, context=context), context)
+
+    async def arespond(
+        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
+    ) -> Reply:
+        """Async `respond`."""
+        payload, config, context = self._prepare(dialogue, thread_id, overrides)
+        return self._reply(await self.graph.ainvoke(payload, config, context=context), context)
+
+    def stream(self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any) -> Iterator[str]:
+        """Yield the reply's text as the model writes it."""
+        payload, config, context = self._prepare(dialogue, thread_id, overrides)
+        for chunk, meta in self.graph.stream(payload, config, context=context, stream_mode="messages"):
+            if _is_reply_node(meta) and (text := chunk.text):
+                yield text
+
+    async def astream(
+        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
+    ) -> AsyncIterator[str]:
+        """Async `stream`."""
+        payload, config, context = self._prepare(dialogue, thread_id, overrides)
+        stream = self.graph.astream(payload, config, context=context, stream_mode="messages")
+        async for chunk, meta in stream:
+            if _is_reply_node(meta) and (text := chunk.text):
+                yield text
+
+    def _prepare(
+        self, dialogue: DialogueLike, thread_id: str | None, overrides: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], RunnableConfig, Context]:
+        try:
+            context = replace(self.context, **overrides) if overrides else self.context
+        except TypeError as exc:
+            raise ConfigError(f"Unknown setting: {exc}.") from None
+        turns = parse_dialogue(
+            [t.model_dump() if isinstance(t, Turn) else t for t in dialogue]
+            if not isinstance(dialogue, Mapping)
+            else dialogue
+        )
+        if thread_id is None:
+            require_client_last(turns)
+        thread = thread_id or uuid.uuid4().hex
+        config: RunnableConfig = {"configurable": {"thread_id": thread}}
+        return {"dialogue": turns}, config, context
+
+    def _reply(self, output: Mapping[str, Any], context: Context) -> Reply:
+        reports: list[NodeReport] = list(output.get("reports", {}).values())
+        return Reply(
+            response=output["response"],
+            phase=output.get("phase"),
+            phase_rationale=output.get("phase_rationale", ""),
+            perspective=output.get("perspective"),
+            language=output.get("language", ""),
+            mode=context.mode,
+            diagnostics=Diagnostics(
+                model=describe_model(self.chat_model, context),
+                nodes=reports,
+                fallbacks=[f"{r.node}: {r.fallback}" for r in reports if r.fallback],
+            ),
+        )
+
+
+def _is_reply_node(meta: Mapping[str, Any]) -> bool:
+    node = str(meta.get("langgraph_node", ""))
+    return node.startswith("draft_") or node in REPLY_NODES

@@ -1,0 +1,72 @@
+"""The EmoStage graph: analyse the client's turn in parallel, then draft by phase.
+
+    START -> recognize_phase ┐
+    START -> take_perspective┴-> plan_reply -> route_by_phase -> draft_<phase> -> END
+    START -> respond_baseline -> END                     (mode="baseline")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from emostage.context import Context
+from emostage.llm import ModelSource
+from emostage.nodes.draft_reply import make_draft_reply
+from emostage.nodes.plan_reply import GENERAL_STRATEGY, make_plan_reply
+from emostage.nodes.recognize_phase import make_recognize_phase
+from emostage.nodes.respond_baseline import make_respond_baseline
+from emostage.nodes.take_perspective import make_take_perspective
+from emostage.phases import Taxonomy, load_taxonomy
+from emostage.routing import ANALYSIS_NODES, route_by_mode, route_by_phase
+from emostage.state import InputState, OutputState, State
+
+EmoStageGraph = CompiledStateGraph[State, Context, InputState, OutputState]
+
+
+def build_graph(
+    model: BaseChatModel | None = None,
+    *,
+    taxonomy: Taxonomy | str | Path = "ivey",
+    checkpointer: BaseCheckpointSaver[str] | None = None,
+) -> EmoStageGraph:
+    """Compile the EmoStage graph.
+
+    Args:
+        model: Any LangChain chat model. Default: one built per turn from the `Context`.
+        taxonomy: A `Taxonomy`, a built-in name (`ivey`, `hill`) or a YAML/JSON path.
+        checkpointer: Persist threads, e.g. `InMemorySaver()` or a SQLite saver.
+    """
+    phases = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
+    models = ModelSource(model)
+    drafts = {f"draft_{p}": make_draft_reply(models, phases, p) for p in phases.ids}
+    drafts[GENERAL_STRATEGY] = make_draft_reply(models, phases, None)
+
+    builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
+    builder.add_node("recognize_phase", make_recognize_phase(models, phases))
+    builder.add_node("take_perspective", make_take_perspective(models))
+    builder.add_node("respond_baseline", make_respond_baseline(models))
+    builder.add_node("plan_reply", make_plan_reply(phases))
+    for name, node in drafts.items():
+        builder.add_node(name, node)
+        builder.add_edge(name, END)
+
+    builder.add_conditional_edges(START, route_by_mode, ANALYSIS_NODES)
+    builder.add_edge(["recognize_phase", "take_perspective"], "plan_reply")
+    builder.add_conditional_edges("plan_reply", route_by_phase, list(drafts))
+    builder.add_edge("respond_baseline", END)
+    return builder.compile(checkpointer=checkpointer, name="EmoStage")
+
+
+def _studio_graph() -> EmoStageGraph:
+    import os
+
+    return build_graph(taxonomy=os.environ.get("EMOSTAGE_TAXONOMY", "ivey"))
+
+
+# For `langgraph dev` (see langgraph.json); the model is built per turn from the context.
+graph = _studio_graph()

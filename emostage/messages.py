@@ -1,0 +1,149 @@
+"""Turning a dialogue into model messages.
+
+Every call of a turn starts with the same two messages, the persona and the transcript, so
+a model server can reuse the cached prefix; the node's own instruction comes last. Client
+text only ever travels as message content: it is joined into the transcript, never used
+as, or formatted into, a template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from emostage.context import Context
+from emostage.dialogue import detect_language, require_client_last, shorten, window
+from emostage.phases import Language, Taxonomy
+from emostage.prompts import PromptSet, load_prompts
+from emostage.state import PhaseAssessment, Perspective, Turn
+
+
+def transcript(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> str:
+    """The windowed dialogue as labelled lines."""
+    kept, omitted = window(turns, context.opening_turns, context.recent_turns)
+    lines = [prompts.transcript_header, ""]
+    for index, turn in enumerate(kept):
+        if omitted and index == context.opening_turns:
+            lines.append(prompts.omitted_turns.format(count=omitted))
+        label = getattr(prompts.labels, turn.role)
+        lines.append(label + ": " + shorten(turn.content, context.max_turn_chars))
+    return "\n".join(lines)
+
+
+def shared_prefix(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> list[BaseMessage]:
+    """Persona and transcript: identical for every call of a turn."""
+    return [SystemMessage(prompts.persona), HumanMessage(transcript(turns, prompts, context))]
+
+
+def phase_instruction(taxonomy: Taxonomy, prompts: PromptSet, language: Language) -> str:
+    """Ask for the current phase, listing the taxonomy's phases."""
+    lines = []
+    for phase in taxonomy.phases:
+        text = phase.text(language)
+        lines.append(f"- {phase.id} ({text.name}): {text.definition}")
+    return prompts.recognize_phase.format(phases="\n".join(lines))
+
+
+def perspective_instruction(prompts: PromptSet) -> str:
+    """Ask for the client's perspective, listing the allowed support needs."""
+    options = ", ".join(f"{key} ({name})" for key, name in prompts.support_needs.items())
+    return prompts.take_perspective.format(support_needs=options)
+
+
+def draft_instruction(
+    prompts: PromptSet,
+    *,
+    taxonomy: Taxonomy,
+    language: Language,
+    phase: str | None,
+    assessment: PhaseAssessment | None,
+    perspective: Perspective | None,
+) -> str:
+    """The drafting instruction: the phase strategy, the analysis, then the rules."""
+    if phase is None:
+        strategy = prompts.draft_general
+    else:
+        text = taxonomy.phase(phase).text(language)
+        strategy = prompts.draft.format(
+            phase_name=text.name,
+            phase_definition=text.definition,
+            fits=_bullets(text.fits),
+            avoid=_bullets(text.avoid),
+        )
+    # Analysis is model output and may quote the client, so it is joined, not formatted.
+    analysis = _analysis_lines(prompts, assessment, perspective)
+    parts = [strategy.rstrip(), *(["\n".join(analysis)] if analysis else []), prompts.draft_rules]
+    return "\n\n".join(parts)
+
+
+def _analysis_lines(
+    prompts: PromptSet, assessment: PhaseAssessment | None, perspective: Perspective | None
+) -> list[str]:
+    lines: list[str] = []
+    if assessment and assessment.rationale:
+        lines.append(f"- {prompts.phase_label}: " + assessment.rationale)
+    if perspective and not perspective.is_empty():
+        names = prompts.perspective_labels
+        feelings = ", ".join(f"{e.name} ({e.intensity}/5)" for e in perspective.emotions)
+        needs = ", ".join(prompts.support_needs[n] for n in perspective.support_needs)
+        for label, value in (
+            (names.emotions, feelings),
+            (names.situation, perspective.situation),
+            (names.thoughts, perspective.thoughts),
+            (names.support_needs, needs),
+            (names.unspoken_needs, perspective.unspoken_needs),
+        ):
+            if value:
+                lines.append(f"- {label}: " + value)
+    return [prompts.analysis_header, *lines] if lines else []
+
+
+def _bullets(items: Sequence[str]) -> str:
+    return "\n".join(f"- {item}" for item in items) or "-"
+
+
+def baseline_messages(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> list[BaseMessage]:
+    """The baseline's single call: a plain persona, the transcript and a plain instruction."""
+    return [
+        SystemMessage(prompts.baseline_persona),
+        HumanMessage(transcript(turns, prompts, context)),
+        HumanMessage(prompts.baseline_instruction),
+    ]
+
+
+@dataclass(frozen=True)
+class TurnView:
+    """What every node reads from the state: the dialogue, its language and prompts."""
+
+    turns: list[Turn]
+    language: Language
+    prompts: PromptSet
+    number: int
+    prefix: list[BaseMessage]
+
+    @classmethod
+    def of(cls, dialogue: Sequence[Turn], context: Context) -> TurnView:
+        """Validate the dialogue and prepare the shared prefix.
+
+        Raises:
+            InputError: the dialogue is empty or does not end with the client.
+        """
+        turns = list(dialogue)
+        require_client_last(turns)
+        language = cast(Language, context.language) if context.language else detect_language(turns)
+        prompts = load_prompts(language)
+        return cls(
+            turns=turns,
+            language=language,
+            prompts=prompts,
+            number=sum(t.role == "client" for t in turns),
+            prefix=shared_prefix(turns, prompts, context),
+        )
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Speaker labels a model may wrongly put in front of its reply."""
+        return (self.prompts.labels.counselor, self.prompts.labels.client)

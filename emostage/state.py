@@ -1,0 +1,155 @@
+"""Graph state and the pydantic schemas that flow through it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field
+
+Role = Literal["client", "counselor"]
+SupportNeed = Literal[
+    "being_heard",
+    "validation",
+    "clarifying_problem",
+    "information",
+    "advice",
+    "encouragement",
+    "action_planning",
+]
+
+
+class Turn(BaseModel):
+    """One turn of the dialogue: consecutive messages of one speaker, merged."""
+
+    role: Role
+    content: str
+
+
+def _clip(limit: int) -> BeforeValidator:
+    """Shorten over-long model text instead of rejecting it: small models ramble."""
+
+    def clip(value: Any) -> Any:
+        return value[:limit].rstrip() if isinstance(value, str) else value
+
+    return BeforeValidator(clip)
+
+
+def _first(limit: int) -> BeforeValidator:
+    """Keep the first `limit` items of an over-long list."""
+
+    def first(value: Any) -> Any:
+        return value[:limit] if isinstance(value, list) else value
+
+    return BeforeValidator(first)
+
+
+def _clamp_intensity(value: Any) -> Any:
+    return min(5, max(1, int(value))) if isinstance(value, int | float) else value
+
+
+ShortText = Annotated[str, _clip(200), Field(max_length=200)]
+
+
+class Emotion(BaseModel):
+    """A feeling the client likely has, with its strength."""
+
+    name: Annotated[str, _clip(40), Field(max_length=40)]
+    intensity: Annotated[int, BeforeValidator(_clamp_intensity), Field(ge=1, le=5)] = 3
+
+
+class Perspective(BaseModel):
+    """The client's situation as seen from the client's side."""
+
+    emotions: Annotated[list[Emotion], _first(4), Field(max_length=4)] = Field(default_factory=list)
+    situation: ShortText = ""
+    thoughts: ShortText = ""
+    support_needs: Annotated[list[SupportNeed], _first(3), Field(max_length=3)] = Field(
+        default_factory=list
+    )
+    unspoken_needs: ShortText = ""
+
+    def is_empty(self) -> bool:
+        """True when nothing was inferred (skipped or fallen back)."""
+        return self == Perspective()
+
+
+class PhaseAssessment(BaseModel):
+    """Where the session stands. `phase` is one id of the active taxonomy."""
+
+    rationale: ShortText = ""
+    phase: str
+
+
+class NodeReport(BaseModel):
+    """What one node did in one turn."""
+
+    node: str
+    turn: int = Field(description="Number of client turns seen; tells turns of a thread apart.")
+    latency_ms: float = 0.0
+    model_calls: int = 0
+    fallback: str | None = Field(default=None, description="Why a safe default was used.")
+    skipped: bool = False
+
+
+class Diagnostics(BaseModel):
+    """Per-turn bookkeeping: which model, how long each node took, what fell back."""
+
+    model: str
+    nodes: list[NodeReport]
+    fallbacks: list[str]
+
+
+class Reply(BaseModel):
+    """The counselor's next turn and the analysis behind it."""
+
+    response: str
+    phase: str | None
+    phase_rationale: str
+    perspective: Perspective | None
+    language: str
+    mode: str
+    diagnostics: Diagnostics
+
+
+def append_turns(left: list[Turn], right: list[Turn] | list[dict[str, Any]]) -> list[Turn]:
+    """Reducer: append turns, merging consecutive messages of the same speaker."""
+    from emostage.dialogue import merge_turns  # local: dialogue imports this module
+
+    return merge_turns([*left, *(Turn.model_validate(t) for t in right)])
+
+
+def merge_reports(
+    left: dict[str, NodeReport], right: dict[str, NodeReport]
+) -> dict[str, NodeReport]:
+    """Reducer: collect node reports of the current turn, dropping earlier turns' reports."""
+    incoming = {name: NodeReport.model_validate(r) for name, r in right.items()}
+    turns = {r.turn for r in incoming.values()}
+    kept = {name: r for name, r in left.items() if r.turn in turns}
+    return {**kept, **incoming}
+
+
+@dataclass(kw_only=True)
+class InputState:
+    """What a caller sends: the dialogue so far, ending with the client's turn."""
+
+    dialogue: Annotated[list[Turn], append_turns] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class OutputState:
+    """What a turn produces."""
+
+    response: str = ""
+    phase: str | None = None
+    phase_rationale: str = ""
+    perspective: Perspective | None = None
+    language: str = ""
+    reports: Annotated[dict[str, NodeReport], merge_reports] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class State(InputState, OutputState):
+    """The full working state of one turn."""
+
+    strategy: str = field(default="", metadata={"description": "Draft node chosen by the router."})

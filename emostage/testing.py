@@ -1,0 +1,120 @@
+"""A scripted chat model for tests and offline notebooks. It is never a counselor.
+
+`ScriptedChatModel` answers from queues you give it, else with fixed placeholder output.
+It records every call, so tests can assert what was sent. Select it from the CLI or a
+notebook with `EMOSTAGE_BACKEND=scripted`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
+
+SCRIPTED_REPLY = "(scripted test reply) That sounds really hard. Could you tell me more?"
+SCRIPTED_PERSPECTIVE: dict[str, Any] = {
+    "emotions": [{"name": "(scripted) distress", "intensity": 3}],
+    "situation": "(scripted) placeholder situation",
+    "thoughts": "(scripted) placeholder thoughts",
+    "support_needs": ["being_heard"],
+    "unspoken_needs": "(scripted) placeholder",
+}
+
+Answer = str | dict[str, Any] | Callable[[list[BaseMessage]], str | dict[str, Any]]
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Answers from scripts: `replies` for text calls, `structured[SchemaName]` for schemas.
+
+    A script item is a string (sent as the raw answer, so malformed JSON tests the
+    fallback), a dict (sent as JSON) or a function of the messages. When a script runs
+    out, the model answers with placeholder output: `phase` for phase assessments,
+    `SCRIPTED_PERSPECTIVE`, or `SCRIPTED_REPLY`.
+    """
+
+    replies: list[Answer] = Field(default_factory=list)
+    structured: dict[str, list[Answer]] = Field(default_factory=dict)
+    phase: str = "exploration"
+    model: str = "scripted"
+    _calls: list[tuple[str | None, list[BaseMessage]]] = PrivateAttr(default_factory=list)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "emostage-scripted"
+
+    @property
+    def calls(self) -> list[tuple[str | None, list[BaseMessage]]]:
+        """Every call so far: the schema name (None for text) and the messages sent."""
+        return list(self._calls)
+
+    def with_structured_output(  # type: ignore[override]
+        self, schema: type[BaseModel], *, include_raw: bool = False, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Answer with JSON for `schema`, parsed the way real integrations do."""
+        bound = self.bind(scripted_schema=schema.__name__)
+
+        def parse(messages: LanguageModelInput) -> Any:
+            raw = bound.invoke(messages)
+            try:
+                parsed: Any = schema.model_validate_json(str(raw.content))
+                error = None
+            except ValidationError as exc:
+                parsed, error = None, exc
+            if include_raw:
+                return {"raw": raw, "parsed": parsed, "parsing_error": error}
+            if error:
+                raise error
+            return parsed
+
+        return RunnableLambda(parse)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = self._answer(messages, kwargs.get("scripted_schema"))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        text = self._answer(messages, kwargs.get("scripted_schema"))
+        for index, word in enumerate(text.split(" ")):
+            chunk = ChatGenerationChunk(message=AIMessageChunk((" " if index else "") + word))
+            if run_manager:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    def _answer(self, messages: Sequence[BaseMessage], schema: str | None) -> str:
+        with self._lock:
+            self._calls.append((schema, list(messages)))
+            queue = self.structured.get(schema, []) if schema else self.replies
+            item: Answer | None = queue.pop(0) if queue else None
+        if item is None:
+            item = self._placeholder(schema)
+        if callable(item):
+            item = item(list(messages))
+        return item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
+
+    def _placeholder(self, schema: str | None) -> str | dict[str, Any]:
+        if schema == "PhaseAssessment":
+            return {"rationale": "(scripted) placeholder rationale", "phase": self.phase}
+        if schema == "Perspective":
+            return SCRIPTED_PERSPECTIVE
+        return SCRIPTED_REPLY
