@@ -153,3 +153,7 @@ class State(InputState, OutputState):
     """The full working state of one turn."""
 
     strategy: str = field(default="", metadata={"description": "Draft node chosen by the router."})
+
+
+# Classes stored in checkpoints, registered with the checkpointer by `build_graph`.
+CHECKPOINT_TYPES: tuple[type[BaseModel], ...] = (Turn, Emotion, Perspective, NodeReport)

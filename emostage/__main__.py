@@ -1,0 +1,5 @@
+"""`python -m emostage` runs the CLI."""
+
+from emostage.cli import app
+
+app()

@@ -1,0 +1,196 @@
+"""The `emostage` command line: respond, chat, graph, doctor."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import platformdirs
+import typer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from rich.console import Console
+
+from emostage.api import EmoStage
+from emostage.context import BACKENDS, MODES
+from emostage.dialogue import load_dialogue, parse_dialogue, parse_json
+from emostage.errors import EmoStageError
+from emostage.graph import build_graph
+
+app = typer.Typer(
+    help="EmoStage: the next counselor turn, via perspective-taking and phase recognition.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+Model = Annotated[str | None, typer.Option(help="Model name (default: $EMOSTAGE_MODEL or qwen2.5:7b).")]
+Backend = Annotated[str | None, typer.Option(help=f"One of {', '.join(BACKENDS)} (default: $EMOSTAGE_BACKEND or ollama).")]
+Language = Annotated[str | None, typer.Option(help="Force ja, zh or en (default: detect).")]
+TaxonomyOpt = Annotated[str, typer.Option("--taxonomy", help="ivey, hill, or a YAML/JSON file.")]
+Mode = Annotated[str | None, typer.Option(help=f"One of {', '.join(MODES)}.")]
+NoPerspective = Annotated[bool, typer.Option("--no-perspective", help="Ablation: skip perspective-taking.")]
+NoPhase = Annotated[bool, typer.Option("--no-phase", help="Ablation: skip phase recognition.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
+def _run(debug: bool, action: Callable[[], T]) -> T:
+    """Run `action`; a user-fixable error becomes one line on stderr and exit code 2."""
+    try:
+        return action()
+    except EmoStageError as exc:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def _stage(
+    *,
+    model: str | None,
+    backend: str | None,
+    language: str | None,
+    taxonomy: str,
+    mode: str | None = None,
+    no_perspective: bool = False,
+    no_phase: bool = False,
+    checkpointer: SqliteSaver | None = None,
+) -> EmoStage:
+    settings: dict[str, Any] = {"use_perspective": not no_perspective, "use_phase": not no_phase}
+    for key, value in (("model", model), ("backend", backend), ("language", language), ("mode", mode)):
+        if value is not None:
+            settings[key] = value
+    stage = EmoStage(taxonomy=taxonomy, checkpointer=checkpointer, **settings)
+    with _spinner(f"Checking {stage.context.backend} ..."):
+        stage.preflight()
+    return stage
+
+
+@contextmanager
+def _spinner(message: str) -> Iterator[None]:
+    with err.status(message, spinner="dots"):
+        yield
+
+
+@app.command()
+def respond(
+    file: Annotated[str, typer.Argument(help="Dialogue JSON file, or - for stdin.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the whole Reply as JSON.")] = False,
+    model: Model = None,
+    backend: Backend = None,
+    language: Language = None,
+    taxonomy: TaxonomyOpt = "ivey",
+    mode: Mode = None,
+    no_perspective: NoPerspective = False,
+    no_phase: NoPhase = False,
+    debug: Debug = False,
+) -> None:
+    """Write the counselor's next turn for a dialogue that ends with the client."""
+
+    def action() -> None:
+        dialogue = parse_dialogue(parse_json(sys.stdin.read(), "stdin")) if file == "-" else load_dialogue(file)
+        stage = _stage(
+            model=model, backend=backend, language=language, taxonomy=taxonomy, mode=mode,
+            no_perspective=no_perspective, no_phase=no_phase,
+        )
+        with _spinner("Listening and drafting ..."):
+            reply = stage.respond(dialogue)
+        if json_output:
+            out.print_json(reply.model_dump_json())
+        else:
+            out.print(reply.response, highlight=False, markup=False)
+            err.print(f"[dim]phase: {reply.phase or '-'} · {reply.language} · {reply.diagnostics.model}[/]")
+
+    _run(debug, action)
+
+
+@app.command()
+def chat(
+    session: Annotated[str | None, typer.Option(help="Session name; resumes it if it exists.")] = None,
+    model: Model = None,
+    backend: Backend = None,
+    language: Language = None,
+    taxonomy: TaxonomyOpt = "ivey",
+    debug: Debug = False,
+) -> None:
+    """Talk as the client, multi-turn. Sessions persist; /quit or Ctrl-D ends."""
+
+    def action() -> None:
+        name = session or uuid.uuid4().hex[:8]
+        with _session_store() as saver:
+            stage = _stage(model=model, backend=backend, language=language, taxonomy=taxonomy, checkpointer=saver)
+            _print_history(stage, name)
+            err.print(f"[dim]session {name!r} · /quit to leave · resume with --session {name}[/]")
+            while (line := _ask()) is not None:
+                if line.strip():
+                    _chat_turn(stage, name, line)
+
+    _run(debug, action)
+
+
+def _ask() -> str | None:
+    try:
+        line = out.input("[bold cyan]you>[/] ")
+    except EOFError:
+        return None
+    return None if line.strip() in ("/quit", "/exit") else line
+
+
+def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
+    out.print("[bold magenta]counselor>[/] ", end="")
+    streamed = False
+    with _spinner("..."):
+        for token in stage.stream([{"role": "client", "content": line}], thread_id=session):
+            out.print(token, end="", highlight=False, markup=False)
+            streamed = True
+    state = stage.graph.get_state({"configurable": {"thread_id": session}}).values
+    if not streamed:  # a fallback reply is not streamed by the model
+        out.print(state.get("response", ""), end="", highlight=False, markup=False)
+    out.print(f"\n[dim]({state.get('phase') or '-'})[/]")
+
+
+def _print_history(stage: EmoStage, session: str) -> None:
+    state = stage.graph.get_state({"configurable": {"thread_id": session}}).values
+    for turn in state.get("dialogue", []):
+        who = "[bold cyan]you>[/]" if turn.role == "client" else "[bold magenta]counselor>[/]"
+        out.print(who, end=" ")
+        out.print(turn.content, highlight=False, markup=False)
+
+
+@contextmanager
+def _session_store() -> Iterator[SqliteSaver]:
+    path = Path(platformdirs.user_data_dir("emostage")) / "sessions.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)  # sessions hold client words: owner-only
+    connection = sqlite3.connect(path, check_same_thread=False)
+    try:
+        yield SqliteSaver(connection)
+    finally:
+        connection.close()
+
+
+@app.command()
+def graph(taxonomy: TaxonomyOpt = "ivey", debug: Debug = False) -> None:
+    """Print the graph as a mermaid diagram."""
+    mermaid = _run(debug, lambda: build_graph(taxonomy=taxonomy).get_graph().draw_mermaid())
+    out.print(mermaid, highlight=False, markup=False)
+
+
+@app.command()
+def doctor(model: Model = None, backend: Backend = None, debug: Debug = False) -> None:
+    """Check that the model server is reachable and has the model."""
+
+    def action() -> None:
+        stage = _stage(model=model, backend=backend, language=None, taxonomy="ivey")
+        ctx = stage.context
+        out.print(f"[green]ok[/] {ctx.backend} at {ctx.ollama_host} serves {ctx.model!r}")
+
+    _run(debug, action)

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from emostage.cli import app
+
+from .conftest import EXAMPLES
+
+JA_EXAMPLE = EXAMPLES / "ja_work_stress.json"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def scripted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("EMOSTAGE_BACKEND", "scripted")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+def test_respond_json_prints_a_full_reply() -> None:
+    result = runner.invoke(app, ["respond", "--json", str(JA_EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    reply = json.loads(result.stdout)
+    assert reply["language"] == "ja"
+    assert reply["phase"] == "exploration"
+    assert reply["perspective"]["support_needs"] == ["being_heard"]
+    assert {n["node"] for n in reply["diagnostics"]["nodes"]} == {
+        "recognize_phase",
+        "take_perspective",
+        "draft_exploration",
+    }
+
+
+def test_respond_reads_stdin_and_honours_ablation_flags() -> None:
+    dialogue = json.dumps([{"role": "client", "content": "hello"}])
+    result = runner.invoke(app, ["respond", "-", "--json", "--no-phase", "--no-perspective"], input=dialogue)
+    assert result.exit_code == 0, result.output
+    reply = json.loads(result.stdout)
+    assert reply["phase"] is None and reply["perspective"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["respond", "missing.json"], "Cannot read 'missing.json'"),
+        (["respond", str(JA_EXAMPLE), "--language", "fr"], "Unknown language 'fr'"),
+        (["respond", str(JA_EXAMPLE), "--backend", "cloud"], "Unknown backend 'cloud'"),
+        (["respond", str(JA_EXAMPLE), "--taxonomy", "nope.yaml"], "Cannot read taxonomy"),
+        (["graph", "--taxonomy", "nope.yaml"], "Cannot read taxonomy"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_graph_prints_the_fan_out_router_and_five_draft_nodes() -> None:
+    result = runner.invoke(app, ["graph"])
+    assert result.exit_code == 0
+    for line in ("__start__ -.-> recognize_phase", "__start__ -.-> take_perspective", "plan_reply -.-> draft_closing"):
+        assert line in result.stdout
+    assert sum(f"draft_{p}(" in result.stdout for p in ("rapport", "exploration", "goal_setting", "intervention", "closing")) == 5
+
+
+def test_chat_persists_and_resumes_a_session(tmp_path: Path) -> None:
+    first = runner.invoke(app, ["chat", "--session", "s1"], input="I feel lost.\n/quit\n")
+    assert first.exit_code == 0, first.output
+    assert "That sounds really hard" in first.stdout
+    second = runner.invoke(app, ["chat", "--session", "s1"], input="")
+    assert "I feel lost." in second.stdout  # the earlier turn is shown again
+    store = tmp_path / "data" / "emostage" / "sessions.sqlite"
+    assert store.stat().st_mode & 0o777 == 0o600
+
+
+def test_without_ollama_respond_prints_the_preflight_line(tmp_path: Path) -> None:
+    # A real process, so the exit code and stderr are what a user sees. Port 9 on loopback is closed.
+    env = {"PATH": "/usr/bin:/bin", "OLLAMA_HOST": "127.0.0.1:9", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "emostage", "respond", str(JA_EXAMPLE)],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: Cannot reach Ollama at http://127.0.0.1:9. Start it with `ollama serve` "
+        "(or set OLLAMA_HOST to where it runs)."
+    )

@@ -1,0 +1,346 @@
+"""The default Ollama path at the HTTP level: real `ChatOllama` and `ollama.Client`, fake server.
+
+Every request goes to an `httpx.MockTransport`; nothing opens a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import ollama
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_ollama import chat_models
+
+from emostage import Context, EmoStage, ModelUnavailableError, Perspective, Reply
+from emostage.llm import build_chat_model, normalize_host, preflight
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+HOST = "http://ollama.test:11434"
+CONTEXT = Context(model="llama3.2:1b", ollama_host=HOST, temperature=0.3, request_timeout_s=42.0)
+IVEY_IDS = ["rapport", "exploration", "goal_setting", "intervention", "closing"]
+
+DIALOGUE = [
+    {"role": "client", "content": "Hi. I haven't been sleeping well for weeks."},
+    {"role": "counselor", "content": "Thank you for telling me. What happens at night?"},
+    {"role": "client", "content": "I lie awake worrying about my job. I feel so tired."},
+]
+PHASE = {"rationale": "The client is describing the problem in detail.", "phase": "exploration"}
+PERSPECTIVE = {
+    "emotions": [{"name": "worry", "intensity": 4}, {"name": "fatigue", "intensity": 3}],
+    "situation": "Cannot sleep because of job worries.",
+    "thoughts": "My job might be at risk.",
+    "support_needs": ["being_heard", "clarifying_problem"],
+    "unspoken_needs": "Reassurance that this can get better.",
+}
+REPLY = "That sounds exhausting. What worries about your job come up most at night?"
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for f in dataclasses.fields(Context):
+        if env := f.metadata.get("env"):
+            monkeypatch.delenv(env, raising=False)
+
+
+def ndjson(*parts: dict[str, Any]) -> httpx.Response:
+    body = "".join(json.dumps(part) + "\n" for part in parts)
+    return httpx.Response(200, text=body, headers={"content-type": "application/x-ndjson"})
+
+
+def chat_stream(model: str, text: str) -> httpx.Response:
+    """What Ollama streams for a chat: content chunks, then the closing statistics."""
+    head = {"model": model, "created_at": "2025-06-01T12:00:00.000000Z"}
+    half = len(text) // 2
+    chunks = [
+        {**head, "message": {"role": "assistant", "content": part}, "done": False}
+        for part in (text[:half], text[half:])
+    ]
+    final = {
+        **head,
+        "message": {"role": "assistant", "content": ""},
+        "done": True,
+        "done_reason": "stop",
+        "total_duration": 812_000_000,
+        "load_duration": 12_000_000,
+        "prompt_eval_count": 310,
+        "prompt_eval_duration": 95_000_000,
+        "eval_count": 24,
+        "eval_duration": 640_000_000,
+    }
+    return ndjson(*chunks, final)
+
+
+def kind_of(body: dict[str, Any]) -> str:
+    """Which call of a turn a /api/chat body is: phase, perspective or draft."""
+    schema = body.get("format")
+    properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    if "phase" in properties:
+        return "phase"
+    if "emotions" in properties:
+        return "perspective"
+    return "draft"
+
+
+class FakeOllama:
+    """Answers /api/chat like Ollama, by what each request asks for; keeps every request."""
+
+    def __init__(self, *, phase: str = json.dumps(PHASE), reply: str = REPLY) -> None:
+        self.answers = {"phase": phase, "perspective": json.dumps(PERSPECTIVE), "draft": reply}
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        assert request.method == "POST"
+        assert request.url.path == "/api/chat"
+        body = json.loads(request.content)
+        return chat_stream(body["model"], self.answers[kind_of(body)])
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(request.content) for request in self.requests]
+
+    def bodies_of(self, kind: str) -> list[dict[str, Any]]:
+        return [body for body in self.bodies if kind_of(body) == kind]
+
+
+def ollama_model(
+    monkeypatch: pytest.MonkeyPatch, handler: Handler, *, async_handler: Handler | None = None
+) -> BaseChatModel:
+    """`build_chat_model(CONTEXT)` as is, its Ollama clients talking to `handler`."""
+    handlers = {"Client": handler, "AsyncClient": async_handler or handler}
+    for name, answer in handlers.items():
+        client = functools.partial(getattr(ollama, name), transport=httpx.MockTransport(answer))
+        monkeypatch.setattr(chat_models, name, client)
+    return build_chat_model(CONTEXT)
+
+
+def run_turn(monkeypatch: pytest.MonkeyPatch, fake: Handler, dialogue: list[Any] = DIALOGUE) -> Reply:
+    return EmoStage(chat_model=ollama_model(monkeypatch, fake)).respond(dialogue)
+
+
+def assert_full_turn(fake: FakeOllama, reply: Reply) -> None:
+    assert reply.response == REPLY
+    assert reply.phase == "exploration"
+    assert reply.phase_rationale == PHASE["rationale"]
+    assert reply.perspective == Perspective.model_validate(PERSPECTIVE)
+    assert reply.diagnostics.fallbacks == []
+    assert sorted(kind_of(body) for body in fake.bodies) == ["draft", "perspective", "phase"]
+
+
+# --- a whole turn ----------------------------------------------------------------------------
+
+
+def test_turn_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeOllama()
+    reply = run_turn(monkeypatch, fake)
+    assert_full_turn(fake, reply)
+    assert reply.language == "en"
+    assert {request.url.host for request in fake.requests} == {"ollama.test"}
+
+
+def test_requests_carry_the_configured_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeOllama()
+    run_turn(monkeypatch, fake)
+    for body in fake.bodies:
+        assert body["model"] == CONTEXT.model
+        assert body["stream"] is True
+        assert body["think"] is False
+        assert body["options"]["temperature"] == CONTEXT.temperature
+    assert "format" not in fake.bodies_of("draft")[0]
+
+
+def test_clients_use_the_configured_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = ollama_model(monkeypatch, FakeOllama())
+    for client in (model._client, model._async_client):  # type: ignore[attr-defined]
+        assert client._client.timeout == httpx.Timeout(CONTEXT.request_timeout_s)
+        assert client._client.base_url == httpx.URL(HOST)
+
+
+def test_analysis_requests_send_json_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeOllama()
+    run_turn(monkeypatch, fake)
+    (phase,) = fake.bodies_of("phase")
+    (perspective,) = fake.bodies_of("perspective")
+    assert phase["format"]["type"] == "object"
+    assert phase["format"]["properties"]["phase"]["enum"] == IVEY_IDS
+    assert perspective["format"]["type"] == "object"
+    assert set(perspective["format"]["properties"]) == set(PERSPECTIVE)
+
+
+def test_calls_share_the_persona_and_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeOllama()
+    run_turn(monkeypatch, fake)
+    messages = [body["messages"] for body in fake.bodies]
+    assert [len(m) for m in messages] == [3, 3, 3]
+    assert [m[0]["role"] for m in messages] == ["system"] * 3
+    assert all(m[:2] == messages[0][:2] for m in messages)
+    assert len({m[2]["content"] for m in messages}) == 3
+    assert "I lie awake worrying about my job." in messages[0][1]["content"]
+
+
+def test_client_braces_reach_the_server_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "My notes say {history} and {0} and {{phase}}, whatever that means."
+    fake = FakeOllama()
+    run_turn(monkeypatch, fake, [{"role": "client", "content": text}])
+    assert len(fake.requests) == 3
+    assert all(text in body["messages"][1]["content"] for body in fake.bodies)
+
+
+def test_unparseable_phase_is_retried_once_then_falls_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeOllama(phase="not json at all")
+    reply = run_turn(monkeypatch, fake)
+    assert len(fake.bodies_of("phase")) == 2
+    assert len(fake.requests) == 4
+    assert reply.response == REPLY
+    assert reply.phase == "exploration"
+    assert reply.phase_rationale == ""
+    assert [f.split(":")[0] for f in reply.diagnostics.fallbacks] == ["recognize_phase"]
+
+
+def test_async_turn_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeOllama()
+    stage = EmoStage(chat_model=ollama_model(monkeypatch, fake))
+    reply = asyncio.run(stage.arespond(DIALOGUE))
+    assert_full_turn(fake, reply)
+
+
+# --- transport failures ----------------------------------------------------------------------
+
+
+def refuse(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+
+def model_not_found(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(404, json={"error": f'model "{CONTEXT.model}" not found, try pulling it first'})
+
+
+@pytest.mark.parametrize("handler", [refuse, model_not_found])
+def test_server_failures_become_model_unavailable(
+    monkeypatch: pytest.MonkeyPatch, handler: Handler
+) -> None:
+    with pytest.raises(ModelUnavailableError) as caught:
+        run_turn(monkeypatch, handler)
+    assert not isinstance(caught.value, (httpx.HTTPError, ConnectionError, ollama.ResponseError))
+
+
+# --- preflight -------------------------------------------------------------------------------
+
+
+PREFLIGHT = Context(model="qwen2.5:7b", ollama_host=HOST, request_timeout_s=42.0)
+
+
+def tags(*names: str) -> Handler:
+    """/api/tags of a server that has pulled `names`."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert (request.method, request.url.path) == ("GET", "/api/tags")
+        models = [
+            {
+                "name": name,
+                "model": name,
+                "modified_at": "2025-05-30T09:41:12.123456789+02:00",
+                "size": 4_683_087_332,
+                "digest": "845dbda0ea48ed749caafd9e6037047aa19acfcfd82e704d7ca97d631a0b697e",
+                "details": {
+                    "parent_model": "",
+                    "format": "gguf",
+                    "family": "qwen2",
+                    "families": ["qwen2"],
+                    "parameter_size": "7.6B",
+                    "quantization_level": "Q4_K_M",
+                },
+            }
+            for name in names
+        ]
+        return httpx.Response(200, json={"models": models})
+
+    return answer
+
+
+def serve_preflight(monkeypatch: pytest.MonkeyPatch, handler: Handler) -> list[dict[str, Any]]:
+    """Route `preflight`'s `ollama.Client` to `handler`; returns the clients' arguments."""
+    made: list[dict[str, Any]] = []
+    real_client = ollama.Client
+
+    def client(**kwargs: Any) -> ollama.Client:
+        made.append(kwargs)
+        return real_client(**kwargs, transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(ollama, "Client", client)
+    return made
+
+
+def test_preflight_passes_when_the_model_is_pulled(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = serve_preflight(monkeypatch, tags("llama3.2:1b", "qwen2.5:7b"))
+    preflight(PREFLIGHT)
+    assert made == [{"host": HOST, "timeout": 5.0}]
+
+
+def test_preflight_accepts_the_latest_tag(monkeypatch: pytest.MonkeyPatch) -> None:
+    serve_preflight(monkeypatch, tags("qwen2.5:latest"))
+    preflight(dataclasses.replace(PREFLIGHT, model="qwen2.5"))
+
+
+def test_preflight_names_the_pull_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    serve_preflight(monkeypatch, tags("llama3.2:1b"))
+    with pytest.raises(ModelUnavailableError, match="ollama pull qwen2.5:7b"):
+        preflight(PREFLIGHT)
+
+
+@pytest.mark.parametrize(
+    "error", [httpx.ConnectError("refused"), httpx.ConnectTimeout("timed out")]
+)
+def test_preflight_without_a_server_says_ollama_serve(
+    monkeypatch: pytest.MonkeyPatch, error: httpx.TransportError
+) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    serve_preflight(monkeypatch, fail)
+    with pytest.raises(ModelUnavailableError, match="ollama serve"):
+        preflight(PREFLIGHT)
+
+
+def test_preflight_handles_the_builtin_connection_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    class RefusingClient:
+        def __init__(self, **kwargs: Any) -> None:
+            pass
+
+        def list(self) -> ollama.ListResponse:
+            raise ConnectionError("Failed to connect to Ollama.")
+
+    monkeypatch.setattr(ollama, "Client", RefusingClient)
+    with pytest.raises(ModelUnavailableError, match="ollama serve"):
+        preflight(PREFLIGHT)
+
+
+def test_preflight_reports_a_server_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    serve_preflight(monkeypatch, lambda request: httpx.Response(500, json={"error": "disk full"}))
+    with pytest.raises(ModelUnavailableError, match=r"\(500\): disk full"):
+        preflight(PREFLIGHT)
+
+
+# --- hosts -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("0.0.0.0:11434", "http://127.0.0.1:11434"),
+        ("localhost", "http://localhost:11434"),
+        ("http://example:8080/", "http://example:8080"),
+    ],
+)
+def test_normalize_host(host: str, url: str) -> None:
+    assert normalize_host(host) == url
