@@ -24,6 +24,7 @@ __all__ = [
     "Perspective",
     "PhaseAssessment",
     "Reply",
+    "Taxonomy",
     "TaxonomyError",
     "Turn",
     "build_graph",

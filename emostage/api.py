@@ -6,9 +6,10 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessageChunk
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -18,7 +19,7 @@ from emostage.errors import ConfigError
 from emostage.graph import build_graph
 from emostage.llm import describe_model, preflight
 from emostage.phases import Taxonomy
-from emostage.state import Diagnostics, NodeReport, Reply, Turn
+from emostage.state import Diagnostics, InputState, NodeReport, Reply, Turn
 
 DialogueLike = Sequence[Turn | Mapping[str, Any]] | Mapping[str, Any]
 REPLY_NODES = frozenset({"respond_baseline"})
@@ -55,7 +56,9 @@ class EmoStage:
         try:
             self.context = Context(**settings)
         except TypeError as exc:
-            raise ConfigError(f"Unknown setting: {exc}. See emostage.Context for the fields.") from None
+            raise ConfigError(
+                f"Unknown setting: {exc}. See emostage.Context for the fields."
+            ) from None
         self.chat_model = chat_model
         self.graph = build_graph(chat_model, taxonomy=taxonomy, checkpointer=checkpointer)
 
@@ -68,7 +71,9 @@ class EmoStage:
         if self.chat_model is None:
             preflight(self.context)
 
-    def respond(self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any) -> Reply:
+    def respond(
+        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
+    ) -> Reply:
         """The counselor's next turn for `dialogue`, which must end with the client.
 
         Args:
@@ -86,11 +91,13 @@ class EmoStage:
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
         return self._reply(await self.graph.ainvoke(payload, config, context=context), context)
 
-    def stream(self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any) -> Iterator[str]:
+    def stream(
+        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
+    ) -> Iterator[str]:
         """Yield the reply's text as the model writes it."""
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        for chunk, meta in self.graph.stream(payload, config, context=context, stream_mode="messages"):
-            if _is_reply_node(meta) and (text := chunk.text):
+        for part in self.graph.stream(payload, config, context=context, stream_mode="messages"):
+            if text := _reply_text(part):
                 yield text
 
     async def astream(
@@ -99,13 +106,13 @@ class EmoStage:
         """Async `stream`."""
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
         stream = self.graph.astream(payload, config, context=context, stream_mode="messages")
-        async for chunk, meta in stream:
-            if _is_reply_node(meta) and (text := chunk.text):
+        async for part in stream:
+            if text := _reply_text(part):
                 yield text
 
     def _prepare(
         self, dialogue: DialogueLike, thread_id: str | None, overrides: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], RunnableConfig, Context]:
+    ) -> tuple[InputState, RunnableConfig, Context]:
         try:
             context = replace(self.context, **overrides) if overrides else self.context
         except TypeError as exc:
@@ -119,7 +126,7 @@ class EmoStage:
             require_client_last(turns)
         thread = thread_id or uuid.uuid4().hex
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
-        return {"dialogue": turns}, config, context
+        return InputState(dialogue=turns), config, context
 
     def _reply(self, output: Mapping[str, Any], context: Context) -> Reply:
         reports: list[NodeReport] = list(output.get("reports", {}).values())
@@ -138,6 +145,8 @@ class EmoStage:
         )
 
 
-def _is_reply_node(meta: Mapping[str, Any]) -> bool:
+def _reply_text(part: Any) -> str:
+    """The text of a streamed message chunk, if a reply node wrote it (not an analysis)."""
+    chunk, meta = cast(tuple[BaseMessageChunk, Mapping[str, Any]], part)
     node = str(meta.get("langgraph_node", ""))
-    return node.startswith("draft_") or node in REPLY_NODES
+    return chunk.text if node.startswith("draft_") or node in REPLY_NODES else ""

@@ -30,12 +30,19 @@ out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
 
-Model = Annotated[str | None, typer.Option(help="Model name (default: $EMOSTAGE_MODEL or qwen2.5:7b).")]
-Backend = Annotated[str | None, typer.Option(help=f"One of {', '.join(BACKENDS)} (default: $EMOSTAGE_BACKEND or ollama).")]
+Model = Annotated[
+    str | None, typer.Option(help="Model name (default: $EMOSTAGE_MODEL or qwen2.5:7b).")
+]
+Backend = Annotated[
+    str | None,
+    typer.Option(help=f"One of {', '.join(BACKENDS)} (default: $EMOSTAGE_BACKEND or ollama)."),
+]
 Language = Annotated[str | None, typer.Option(help="Force ja, zh or en (default: detect).")]
 TaxonomyOpt = Annotated[str, typer.Option("--taxonomy", help="ivey, hill, or a YAML/JSON file.")]
 Mode = Annotated[str | None, typer.Option(help=f"One of {', '.join(MODES)}.")]
-NoPerspective = Annotated[bool, typer.Option("--no-perspective", help="Ablation: skip perspective-taking.")]
+NoPerspective = Annotated[
+    bool, typer.Option("--no-perspective", help="Ablation: skip perspective-taking.")
+]
 NoPhase = Annotated[bool, typer.Option("--no-phase", help="Ablation: skip phase recognition.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
@@ -65,7 +72,12 @@ def _stage(
     checkpointer: SqliteSaver | None = None,
 ) -> EmoStage:
     settings: dict[str, Any] = {"use_perspective": not no_perspective, "use_phase": not no_phase}
-    for key, value in (("model", model), ("backend", backend), ("language", language), ("mode", mode)):
+    for key, value in (
+        ("model", model),
+        ("backend", backend),
+        ("language", language),
+        ("mode", mode),
+    ):
         if value is not None:
             settings[key] = value
     stage = EmoStage(taxonomy=taxonomy, checkpointer=checkpointer, **settings)
@@ -83,7 +95,9 @@ def _spinner(message: str) -> Iterator[None]:
 @app.command()
 def respond(
     file: Annotated[str, typer.Argument(help="Dialogue JSON file, or - for stdin.")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print the whole Reply as JSON.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the whole Reply as JSON.")
+    ] = False,
     model: Model = None,
     backend: Backend = None,
     language: Language = None,
@@ -96,10 +110,19 @@ def respond(
     """Write the counselor's next turn for a dialogue that ends with the client."""
 
     def action() -> None:
-        dialogue = parse_dialogue(parse_json(sys.stdin.read(), "stdin")) if file == "-" else load_dialogue(file)
+        dialogue = (
+            parse_dialogue(parse_json(sys.stdin.read(), "stdin"))
+            if file == "-"
+            else load_dialogue(file)
+        )
         stage = _stage(
-            model=model, backend=backend, language=language, taxonomy=taxonomy, mode=mode,
-            no_perspective=no_perspective, no_phase=no_phase,
+            model=model,
+            backend=backend,
+            language=language,
+            taxonomy=taxonomy,
+            mode=mode,
+            no_perspective=no_perspective,
+            no_phase=no_phase,
         )
         with _spinner("Listening and drafting ..."):
             reply = stage.respond(dialogue)
@@ -107,14 +130,17 @@ def respond(
             out.print_json(reply.model_dump_json())
         else:
             out.print(reply.response, highlight=False, markup=False)
-            err.print(f"[dim]phase: {reply.phase or '-'} · {reply.language} · {reply.diagnostics.model}[/]")
+            note = f"phase: {reply.phase or '-'} · {reply.language} · {reply.diagnostics.model}"
+            err.print(f"[dim]{note}[/]")
 
     _run(debug, action)
 
 
 @app.command()
 def chat(
-    session: Annotated[str | None, typer.Option(help="Session name; resumes it if it exists.")] = None,
+    session: Annotated[
+        str | None, typer.Option(help="Session name; resumes it if it exists.")
+    ] = None,
     model: Model = None,
     backend: Backend = None,
     language: Language = None,
@@ -126,7 +152,13 @@ def chat(
     def action() -> None:
         name = session or uuid.uuid4().hex[:8]
         with _session_store() as saver:
-            stage = _stage(model=model, backend=backend, language=language, taxonomy=taxonomy, checkpointer=saver)
+            stage = _stage(
+                model=model,
+                backend=backend,
+                language=language,
+                taxonomy=taxonomy,
+                checkpointer=saver,
+            )
             _print_history(stage, name)
             err.print(f"[dim]session {name!r} · /quit to leave · resume with --session {name}[/]")
             while (line := _ask()) is not None:

@@ -42,19 +42,31 @@ class Context:
     )
     request_timeout_s: float = field(
         default=120.0,
-        metadata={"description": "HTTP timeout of one model call, seconds.", "env": "EMOSTAGE_TIMEOUT"},
+        metadata={
+            "description": "HTTP timeout of one model call, seconds.",
+            "env": "EMOSTAGE_TIMEOUT",
+        },
     )
     temperature: float = field(
         default=0.7,
-        metadata={"description": "Sampling temperature of the drafted reply.", "env": "EMOSTAGE_TEMPERATURE"},
+        metadata={
+            "description": "Sampling temperature of the drafted reply.",
+            "env": "EMOSTAGE_TEMPERATURE",
+        },
     )
     language: str | None = field(
         default=None,
-        metadata={"description": "Force 'ja', 'zh' or 'en'; detected from the client when unset.", "env": "EMOSTAGE_LANGUAGE"},
+        metadata={
+            "description": "Force 'ja', 'zh' or 'en'; detected from the client when unset.",
+            "env": "EMOSTAGE_LANGUAGE",
+        },
     )
     mode: Mode = field(
         default="emostage",
-        metadata={"description": "'emostage' (full pipeline) or 'baseline' (one plain call).", "env": "EMOSTAGE_MODE"},
+        metadata={
+            "description": "'emostage' (full pipeline) or 'baseline' (one plain call).",
+            "env": "EMOSTAGE_MODE",
+        },
     )
     use_perspective: bool = field(
         default=True,
@@ -84,20 +96,28 @@ class Context:
     def __post_init__(self) -> None:
         for f in fields(self):
             env_name = f.metadata.get("env")
-            if env_name and getattr(self, f.name) == f.default and (raw := os.environ.get(env_name)):
+            if (
+                env_name
+                and getattr(self, f.name) == f.default
+                and (raw := os.environ.get(env_name))
+            ):
                 setattr(self, f.name, _coerce(raw, f.type, env_name))
         self.validate()
 
     def validate(self) -> None:
         """Raise `ConfigError` for a value that cannot work."""
         if self.backend not in BACKENDS:
-            raise ConfigError(f"Unknown backend {self.backend!r}; use one of: {', '.join(BACKENDS)}.")
+            raise ConfigError(
+                f"Unknown backend {self.backend!r}; use one of: {', '.join(BACKENDS)}."
+            )
         if self.mode not in MODES:
             raise ConfigError(f"Unknown mode {self.mode!r}; use one of: {', '.join(MODES)}.")
         if self.language is not None and self.language not in ("ja", "zh", "en"):
             raise ConfigError(f"Unknown language {self.language!r}; use ja, zh or en.")
         if self.opening_turns < 0 or self.recent_turns < 1 or self.max_turn_chars < 100:
-            raise ConfigError("Window settings need opening_turns >= 0, recent_turns >= 1, max_turn_chars >= 100.")
+            raise ConfigError(
+                "Window settings need opening_turns >= 0, recent_turns >= 1, max_turn_chars >= 100."
+            )
         if self.request_timeout_s <= 0:
             raise ConfigError("request_timeout_s must be positive.")
 

@@ -44,7 +44,9 @@ def parse_dialogue(data: Any) -> list[Turn]:
     """
     items = data.get("dialogue") if isinstance(data, Mapping) else data
     if not isinstance(items, list):
-        raise InputError('Unknown dialogue format: expected a list of turns or {"dialogue": [...]}.')
+        raise InputError(
+            'Unknown dialogue format: expected a list of turns or {"dialogue": [...]}.'
+        )
     turns: list[Turn] = []
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
@@ -54,7 +56,8 @@ def parse_dialogue(data: Any) -> list[Turn]:
             turns.append(Turn(role=item.get("role"), content=text))
         except ValidationError:
             raise InputError(
-                f"Turn {index} needs 'role' (client or counselor) and text in 'content' or 'utterance'."
+                f"Turn {index} needs 'role' (client or counselor) "
+                "and its text in 'content' or 'utterance'."
             ) from None
     merged = merge_turns(turns)
     if not merged:

@@ -1,8 +1,8 @@
 """The EmoStage graph: analyse the client's turn in parallel, then draft by phase.
 
-    START -> recognize_phase ┐
-    START -> take_perspective┴-> plan_reply -> route_by_phase -> draft_<phase> -> END
-    START -> respond_baseline -> END                     (mode="baseline")
+START -> recognize_phase ┐
+START -> take_perspective┴-> plan_reply -> route_by_phase -> draft_<phase> -> END
+START -> respond_baseline -> END                     (mode="baseline")
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def build_graph(
     drafts = {f"draft_{p}": make_draft_reply(models, phases, p) for p in phases.ids}
     drafts[GENERAL_STRATEGY] = make_draft_reply(models, phases, None)
 
-    builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
+    builder = StateGraph(
+        State, context_schema=Context, input_schema=InputState, output_schema=OutputState
+    )
     builder.add_node("recognize_phase", make_recognize_phase(models, phases))
     builder.add_node("take_perspective", make_take_perspective(models))
     builder.add_node("respond_baseline", make_respond_baseline(models))
@@ -63,7 +65,9 @@ def build_graph(
     return builder.compile(checkpointer=_allow_state_types(checkpointer), name="EmoStage")
 
 
-def _allow_state_types(checkpointer: BaseCheckpointSaver[str] | None) -> BaseCheckpointSaver[str] | None:
+def _allow_state_types(
+    checkpointer: BaseCheckpointSaver[str] | None,
+) -> BaseCheckpointSaver[str] | None:
     """Register EmoStage's state classes with the checkpointer's serializer.
 
     LangGraph's default serializer loads any class from a checkpoint, warning about each

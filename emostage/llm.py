@@ -61,13 +61,17 @@ class ModelSource:
         """The model for this turn; built models are reused across turns."""
         if self.fixed is not None:
             return self.fixed
-        key = (context.backend, context.model, context.ollama_host, context.temperature,
-               context.request_timeout_s)
+        key = (
+            context.backend,
+            context.model,
+            context.ollama_host,
+            context.temperature,
+            context.request_timeout_s,
+        )
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = build_chat_model(context)
             return self._cache[key]
-
 
 
 def describe_model(model: BaseChatModel | None, context: Context) -> str:

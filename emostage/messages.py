@@ -18,7 +18,7 @@ from emostage.context import Context
 from emostage.dialogue import detect_language, require_client_last, shorten, window
 from emostage.phases import Language, Taxonomy
 from emostage.prompts import PromptSet, load_prompts
-from emostage.state import PhaseAssessment, Perspective, Turn
+from emostage.state import Perspective, PhaseAssessment, Turn
 
 
 def transcript(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> str:
@@ -105,7 +105,9 @@ def _bullets(items: Sequence[str]) -> str:
     return "\n".join(f"- {item}" for item in items) or "-"
 
 
-def baseline_messages(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> list[BaseMessage]:
+def baseline_messages(
+    turns: Sequence[Turn], prompts: PromptSet, context: Context
+) -> list[BaseMessage]:
     """The baseline's single call: a plain persona, the transcript and a plain instruction."""
     return [
         SystemMessage(prompts.baseline_persona),

@@ -115,7 +115,9 @@ def _from_file(path: Path) -> Taxonomy:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise TaxonomyError(f"Taxonomy {str(path)!r} is not valid YAML/JSON: {exc}".splitlines()[0]) from None
+        raise TaxonomyError(
+            f"Taxonomy {str(path)!r} is not valid YAML/JSON: {exc}".splitlines()[0]
+        ) from None
     try:
         return Taxonomy.model_validate(data)
     except ValidationError as exc:

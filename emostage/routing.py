@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from langgraph.runtime import Runtime
 
@@ -10,7 +10,7 @@ from emostage.context import Context, resolve_context
 from emostage.state import State
 
 AnalysisNode = Literal["recognize_phase", "take_perspective", "respond_baseline"]
-ANALYSIS_NODES: list[AnalysisNode] = ["recognize_phase", "take_perspective", "respond_baseline"]
+ANALYSIS_NODES: list[str] = list(get_args(AnalysisNode))
 
 
 def route_by_mode(state: State, runtime: Runtime[Context]) -> list[AnalysisNode]:

@@ -96,7 +96,9 @@ class ScriptedChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         text = self._answer(messages, kwargs.get("scripted_schema"))
         for index, word in enumerate(text.split(" ")):
-            chunk = ChatGenerationChunk(message=AIMessageChunk((" " if index else "") + word))
+            chunk = ChatGenerationChunk(
+                message=AIMessageChunk(content=(" " if index else "") + word)
+            )
             if run_manager:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk

@@ -8,7 +8,13 @@ import pytest
 from emostage.state import Turn
 
 # Never let a developer's environment pick the backend or model for a test.
-for name in ("EMOSTAGE_BACKEND", "EMOSTAGE_MODEL", "EMOSTAGE_LANGUAGE", "EMOSTAGE_MODE", "OLLAMA_HOST"):
+for name in (
+    "EMOSTAGE_BACKEND",
+    "EMOSTAGE_MODEL",
+    "EMOSTAGE_LANGUAGE",
+    "EMOSTAGE_MODE",
+    "OLLAMA_HOST",
+):
     os.environ.pop(name, None)
 
 ROOT = Path(__file__).resolve().parents[1]

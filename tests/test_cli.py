@@ -38,7 +38,9 @@ def test_respond_json_prints_a_full_reply() -> None:
 
 def test_respond_reads_stdin_and_honours_ablation_flags() -> None:
     dialogue = json.dumps([{"role": "client", "content": "hello"}])
-    result = runner.invoke(app, ["respond", "-", "--json", "--no-phase", "--no-perspective"], input=dialogue)
+    result = runner.invoke(
+        app, ["respond", "-", "--json", "--no-phase", "--no-perspective"], input=dialogue
+    )
     assert result.exit_code == 0, result.output
     reply = json.loads(result.stdout)
     assert reply["phase"] is None and reply["perspective"] is None
@@ -65,9 +67,19 @@ def test_user_errors_are_one_line_and_exit_2(args: list[str], message: str) -> N
 def test_graph_prints_the_fan_out_router_and_five_draft_nodes() -> None:
     result = runner.invoke(app, ["graph"])
     assert result.exit_code == 0
-    for line in ("__start__ -.-> recognize_phase", "__start__ -.-> take_perspective", "plan_reply -.-> draft_closing"):
+    for line in (
+        "__start__ -.-> recognize_phase",
+        "__start__ -.-> take_perspective",
+        "plan_reply -.-> draft_closing",
+    ):
         assert line in result.stdout
-    assert sum(f"draft_{p}(" in result.stdout for p in ("rapport", "exploration", "goal_setting", "intervention", "closing")) == 5
+    assert (
+        sum(
+            f"draft_{p}(" in result.stdout
+            for p in ("rapport", "exploration", "goal_setting", "intervention", "closing")
+        )
+        == 5
+    )
 
 
 def test_chat_persists_and_resumes_a_session(tmp_path: Path) -> None:
@@ -81,11 +93,15 @@ def test_chat_persists_and_resumes_a_session(tmp_path: Path) -> None:
 
 
 def test_without_ollama_respond_prints_the_preflight_line(tmp_path: Path) -> None:
-    # A real process, so the exit code and stderr are what a user sees. Port 9 on loopback is closed.
+    # A real process, so exit code and stderr are what a user sees; loopback port 9 is closed.
     env = {"PATH": "/usr/bin:/bin", "OLLAMA_HOST": "127.0.0.1:9", "HOME": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "emostage", "respond", str(JA_EXAMPLE)],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     assert done.stderr.strip() == (

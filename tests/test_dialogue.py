@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ def turns(*pairs: tuple[str, str]) -> list[Turn]:
 
 
 def test_merges_consecutive_messages_of_one_speaker() -> None:
-    merged = merge_turns(turns(("client", "hi"), ("client", "I am sad"), ("counselor", "I see"), ("counselor", " ")))
+    merged = merge_turns(
+        turns(("client", "hi"), ("client", "I am sad"), ("counselor", "I see"), ("counselor", " "))
+    )
     assert merged == turns(("client", "hi\nI am sad"), ("counselor", "I see"))
 
 
@@ -55,7 +58,7 @@ def test_shorten_cuts_the_middle() -> None:
 def test_examples_load_and_end_with_the_client(path: Path) -> None:
     dialogue = load_dialogue(path)
     assert dialogue[-1].role == "client"
-    assert all(a.role != b.role for a, b in zip(dialogue, dialogue[1:], strict=False))
+    assert all(a.role != b.role for a, b in pairwise(dialogue))
     assert detect_language(dialogue) == path.name[:2]
 
 
@@ -65,7 +68,7 @@ def test_reads_kokorochat_format_in_every_language(kokorochat_dir: Path) -> None
         assert files
         for path in files:
             dialogue = load_dialogue(path)
-            assert all(a.role != b.role for a, b in zip(dialogue, dialogue[1:], strict=False))
+            assert all(a.role != b.role for a, b in pairwise(dialogue))
             raw = json.loads(path.read_text("utf-8"))["dialogue"]
             assert len(dialogue) <= len(raw)
             client = [t for t in dialogue if t.role == "client"]

@@ -15,14 +15,20 @@ IVEY = load_taxonomy("ivey").ids
 HILL = load_taxonomy("hill").ids
 
 
-def run(model: ScriptedChatModel, dialogue: list[Turn], taxonomy: str = "ivey", **settings: Any) -> dict[str, Any]:
+def run(
+    model: ScriptedChatModel, dialogue: list[Turn], taxonomy: str = "ivey", **settings: Any
+) -> dict[str, Any]:
     graph = build_graph(model, taxonomy=taxonomy, checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t"}}
     return graph.invoke({"dialogue": dialogue}, config, context=Context(**settings))
 
 
-@pytest.mark.parametrize(("taxonomy", "phase"), [*(("ivey", p) for p in IVEY), *(("hill", p) for p in HILL)])
-def test_routes_each_phase_to_its_draft_node(taxonomy: str, phase: str, english_dialogue: list[Turn]) -> None:
+@pytest.mark.parametrize(
+    ("taxonomy", "phase"), [*(("ivey", p) for p in IVEY), *(("hill", p) for p in HILL)]
+)
+def test_routes_each_phase_to_its_draft_node(
+    taxonomy: str, phase: str, english_dialogue: list[Turn]
+) -> None:
     model = ScriptedChatModel(phase=phase)
     out = run(model, english_dialogue, taxonomy)
     assert out["phase"] == phase
@@ -99,7 +105,10 @@ def test_baseline_is_one_plain_call(english_dialogue: list[Turn]) -> None:
 
 def test_unparseable_analysis_retries_once_then_falls_back(english_dialogue: list[Turn]) -> None:
     model = ScriptedChatModel(
-        structured={"PhaseAssessment": ["not json", '{"phase": "nonsense"}'], "Perspective": ["{", "{"]}
+        structured={
+            "PhaseAssessment": ["not json", '{"phase": "nonsense"}'],
+            "Perspective": ["{", "{"],
+        }
     )
     out = run(model, english_dialogue)
     assert out["phase"] == "exploration"  # the taxonomy's fallback phase
@@ -110,12 +119,16 @@ def test_unparseable_analysis_retries_once_then_falls_back(english_dialogue: lis
 
 
 def test_fallback_phase_is_the_threads_previous_phase(english_dialogue: list[Turn]) -> None:
-    model = ScriptedChatModel(structured={"PhaseAssessment": [{"rationale": "", "phase": "intervention"}, "x", "x"]})
+    model = ScriptedChatModel(
+        structured={"PhaseAssessment": [{"rationale": "", "phase": "intervention"}, "x", "x"]}
+    )
     stage = EmoStage(model, checkpointer=InMemorySaver())
     assert stage.respond(english_dialogue, thread_id="s").phase == "intervention"
     second = stage.respond([{"role": "client", "content": "And then?"}], thread_id="s")
     assert second.phase == "intervention"
-    assert second.diagnostics.fallbacks == ["recognize_phase: unparseable PhaseAssessment after 2 call(s): ValidationError"]
+    assert second.diagnostics.fallbacks == [
+        "recognize_phase: unparseable PhaseAssessment after 2 call(s): ValidationError"
+    ]
 
 
 def test_empty_draft_retries_then_uses_the_fallback_reply(english_dialogue: list[Turn]) -> None:
@@ -139,7 +152,9 @@ def test_thread_state_history_and_time_travel(english_dialogue: list[Turn]) -> N
     assert state.values["dialogue"][-1] == Turn(role="counselor", content=SCRIPTED_REPLY)
     # Go back to just before drafting, force another phase, and draft again.
     before_draft = next(s for s in graph.get_state_history(config) if s.next == ("plan_reply",))
-    forked = graph.update_state(before_draft.config, {"phase": "closing"}, as_node="recognize_phase")
+    forked = graph.update_state(
+        before_draft.config, {"phase": "closing"}, as_node="recognize_phase"
+    )
     graph.invoke(None, forked)
     assert graph.get_state(config).values["reports"].keys() >= {"draft_closing"}
 
@@ -161,5 +176,9 @@ def test_arespond_matches_respond(english_dialogue: list[Turn]) -> None:
 
     reply = asyncio.run(EmoStage(ScriptedChatModel(phase="rapport")).arespond(english_dialogue))
     assert reply.phase == "rapport" and reply.response == SCRIPTED_REPLY
-    assert {n.node for n in reply.diagnostics.nodes} == {"recognize_phase", "take_perspective", "draft_rapport"}
+    assert {n.node for n in reply.diagnostics.nodes} == {
+        "recognize_phase",
+        "take_perspective",
+        "draft_rapport",
+    }
     assert all(n.latency_ms >= 0 for n in reply.diagnostics.nodes)

@@ -7,10 +7,15 @@ import pytest
 
 from emostage import EmoStage, load_taxonomy
 from emostage.context import Context
-from emostage.messages import TurnView, draft_instruction, perspective_instruction, phase_instruction
+from emostage.messages import (
+    TurnView,
+    draft_instruction,
+    perspective_instruction,
+    phase_instruction,
+)
 from emostage.phases import LANGUAGES
 from emostage.prompts import load_prompts
-from emostage.state import Emotion, PhaseAssessment, Perspective, Turn
+from emostage.state import Emotion, Perspective, PhaseAssessment, Turn
 from emostage.testing import ScriptedChatModel
 
 CLIENT_LINES = {
@@ -55,7 +60,7 @@ def test_three_calls_share_one_prefix_and_end_with_their_instruction(language: s
     assert len(sent) == 3
     prefixes = {tuple((m.type, m.content) for m in messages[:2]) for messages in sent}
     assert len(prefixes) == 1
-    (system, transcript), = prefixes
+    ((system, transcript),) = prefixes
     assert system == ("system", prompts.persona)
     assert transcript[1].endswith(f"{prompts.labels.client}: {CLIENT_LINES[language]}")
     assert len({messages[-1].content for messages in sent}) == 3
@@ -75,7 +80,9 @@ def test_instructions_render_in_each_language(language: Any) -> None:
         language=language,
         phase="exploration",
         assessment=PhaseAssessment(phase="exploration", rationale="{why}"),
-        perspective=Perspective(emotions=[Emotion(name="fear", intensity=4)], support_needs=["validation"]),
+        perspective=Perspective(
+            emotions=[Emotion(name="fear", intensity=4)], support_needs=["validation"]
+        ),
     )
     assert taxonomy.phase("exploration").text(language).definition in draft
     assert "fear (4/5)" in draft and prompts.support_needs["validation"] in draft
@@ -92,7 +99,9 @@ def test_client_text_with_template_syntax_is_sent_verbatim(text: str) -> None:
 
 
 def test_long_dialogues_are_windowed_in_the_transcript() -> None:
-    dialogue = [Turn(role="client" if i % 2 else "counselor", content=f"line {i}") for i in range(100)]
+    dialogue = [
+        Turn(role="client" if i % 2 else "counselor", content=f"line {i}") for i in range(100)
+    ]
     transcript = TurnView.of(dialogue, Context(recent_turns=6)).prefix[1].content
     assert "line 0\n" in transcript and "line 1\n" in transcript and "line 99" in transcript
     assert "line 93" not in transcript and "line 94" in transcript

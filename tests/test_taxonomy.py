@@ -14,9 +14,20 @@ CUSTOM = {
     "name": "three-step",
     "fallback_phase": "listen",
     "phases": [
-        {"id": "listen", "texts": {"en": {"name": "Listen", "definition": "Hear them out.", "fits": ["reflect"]}}},
-        {"id": "plan", "texts": {"en": {"name": "Plan", "definition": "Plan a step.", "fits": ["one step"]}}},
-        {"id": "part", "texts": {"en": {"name": "Part", "definition": "End well.", "fits": ["thanks"]}}},
+        {
+            "id": "listen",
+            "texts": {
+                "en": {"name": "Listen", "definition": "Hear them out.", "fits": ["reflect"]}
+            },
+        },
+        {
+            "id": "plan",
+            "texts": {"en": {"name": "Plan", "definition": "Plan a step.", "fits": ["one step"]}},
+        },
+        {
+            "id": "part",
+            "texts": {"en": {"name": "Part", "definition": "End well.", "fits": ["thanks"]}},
+        },
     ],
 }
 
@@ -34,7 +45,9 @@ def test_user_taxonomy_builds_one_draft_node_per_phase(tmp_path: Path, suffix: s
     nodes = set(build_graph(ScriptedChatModel(), taxonomy=path).get_graph().nodes)
     assert {"draft_listen", "draft_plan", "draft_part", "draft_general"} <= nodes
     assert "draft_exploration" not in nodes
-    reply = EmoStage(ScriptedChatModel(phase="plan"), taxonomy=path).respond([{"role": "client", "content": "ok"}])
+    reply = EmoStage(ScriptedChatModel(phase="plan"), taxonomy=path).respond(
+        [{"role": "client", "content": "ok"}]
+    )
     assert reply.phase == "plan"
 
 
@@ -56,11 +69,26 @@ def test_default_fallback_phase_is_the_second() -> None:
         ("name: x\nphases: []", "invalid at phases"),
         (yaml.safe_dump({**CUSTOM, "fallback_phase": "nope"}), "fallback_phase 'nope'"),
         (yaml.safe_dump({**CUSTOM, "phases": CUSTOM["phases"][:1] * 2}), "unique"),
-        (yaml.safe_dump({**CUSTOM, "phases": [{**CUSTOM["phases"][0], "id": "general"}, CUSTOM["phases"][1]]}), "reserved"),
-        (yaml.safe_dump({**CUSTOM, "phases": [{**CUSTOM["phases"][0], "id": "Bad Id"}, CUSTOM["phases"][1]]}), "phases.0.id"),
+        (
+            yaml.safe_dump(
+                {
+                    **CUSTOM,
+                    "phases": [{**CUSTOM["phases"][0], "id": "general"}, CUSTOM["phases"][1]],
+                }
+            ),
+            "reserved",
+        ),
+        (
+            yaml.safe_dump(
+                {**CUSTOM, "phases": [{**CUSTOM["phases"][0], "id": "Bad Id"}, CUSTOM["phases"][1]]}
+            ),
+            "phases.0.id",
+        ),
     ],
 )
-def test_bad_taxonomy_files_fail_with_one_clear_line(tmp_path: Path, content: str, message: str) -> None:
+def test_bad_taxonomy_files_fail_with_one_clear_line(
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = write(tmp_path, "bad.yaml", content)
     with pytest.raises(TaxonomyError, match=message) as error:
         load_taxonomy(path)

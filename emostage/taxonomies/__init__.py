@@ -1,0 +1,1 @@
+"""Built-in phase taxonomies (YAML package data)."""
