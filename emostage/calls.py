@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal, TypeVar
 
+import httpx
 import ollama
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
@@ -56,6 +57,11 @@ def model_errors() -> Iterator[None]:
     """Turn transport failures into `ModelUnavailableError`; they are not bad answers."""
     try:
         yield
+    except httpx.TimeoutException as exc:
+        raise ModelUnavailableError(
+            "The model server timed out. Raise request_timeout_s (EMOSTAGE_TIMEOUT) "
+            "or use a smaller model."
+        ) from exc
     except CONNECTION_ERRORS as exc:
         raise ModelUnavailableError(
             f"The model server did not answer ({type(exc).__name__}). Is `ollama serve` running?"
@@ -63,7 +69,9 @@ def model_errors() -> Iterator[None]:
     except ollama.ResponseError as exc:
         if exc.status_code == 404:
             raise ModelUnavailableError(f"Model not found: {exc.error}. Pull it first.") from exc
-        raise
+        raise ModelUnavailableError(
+            f"The model server failed ({exc.status_code}): {exc.error}"
+        ) from exc
 
 
 def structured_call(

@@ -13,19 +13,18 @@ from langchain_core.language_models import BaseChatModel
 from emostage.context import Context
 from emostage.errors import ModelUnavailableError
 
-# Transport failures that mean "no server": ollama re-raises httpx.ConnectError as the
-# builtin ConnectionError, but other paths raise httpx's own classes. They share no base.
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionError,
-    httpx.ConnectError,
-    httpx.TimeoutException,
-)
+# Transport failures: ollama re-raises httpx.ConnectError as the builtin ConnectionError,
+# but other paths (timeouts, a stream cut mid-way) raise httpx's own classes. No shared base.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, httpx.TransportError)
 
 
 def normalize_host(host: str) -> str:
     """Accept OLLAMA_HOST forms like `0.0.0.0:11434` or `localhost` and return a URL."""
-    url = httpx.URL(host.strip() if "://" in host else f"http://{host.strip()}")
-    if url.port is None:
+    host = host.strip()
+    url = httpx.URL(host) if "://" in host else httpx.URL(f"http://{host}")
+    if (
+        url.port is None and "://" not in host
+    ):  # a bare host means Ollama's port, a URL its scheme's
         url = url.copy_with(port=11434)
     if url.host == "0.0.0.0":  # a bind address, not one to connect to
         url = url.copy_with(host="127.0.0.1")

@@ -9,6 +9,8 @@ import asyncio
 import dataclasses
 import functools
 import json
+import re
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -18,13 +20,15 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_ollama import chat_models
 
-from emostage import Context, EmoStage, ModelUnavailableError, Perspective, Reply
+from emostage import Context, EmoStage, EmoStageError, ModelUnavailableError, Perspective, Reply
 from emostage.llm import build_chat_model, normalize_host, preflight
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
 HOST = "http://ollama.test:11434"
-CONTEXT = Context(model="llama3.2:1b", ollama_host=HOST, temperature=0.3, request_timeout_s=42.0)
+MODEL = "llama3.2:1b"
+TEMPERATURE = 0.3
+TIMEOUT_S = 42.0
 IVEY_IDS = ["rapport", "exploration", "goal_setting", "intervention", "closing"]
 
 DIALOGUE = [
@@ -48,6 +52,15 @@ def _no_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for f in dataclasses.fields(Context):
         if env := f.metadata.get("env"):
             monkeypatch.delenv(env, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def connect(*args: Any) -> None:
+        raise AssertionError("test_ollama_http must not open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect)
 
 
 def ndjson(*parts: dict[str, Any]) -> httpx.Response:
@@ -111,19 +124,22 @@ class FakeOllama:
         return [body for body in self.bodies if kind_of(body) == kind]
 
 
-def ollama_model(
-    monkeypatch: pytest.MonkeyPatch, handler: Handler, *, async_handler: Handler | None = None
-) -> BaseChatModel:
-    """`build_chat_model(CONTEXT)` as is, its Ollama clients talking to `handler`."""
-    handlers = {"Client": handler, "AsyncClient": async_handler or handler}
-    for name, answer in handlers.items():
-        client = functools.partial(getattr(ollama, name), transport=httpx.MockTransport(answer))
+def ollama_model(monkeypatch: pytest.MonkeyPatch, handler: Handler) -> BaseChatModel:
+    """`build_chat_model` as is, its sync and async Ollama clients talking to `handler`."""
+    transport = httpx.MockTransport(handler)
+    for name in ("Client", "AsyncClient"):
+        client = functools.partial(getattr(ollama, name), transport=transport)
         monkeypatch.setattr(chat_models, name, client)
-    return build_chat_model(CONTEXT)
+    context = Context(
+        model=MODEL, ollama_host=HOST, temperature=TEMPERATURE, request_timeout_s=TIMEOUT_S
+    )
+    return build_chat_model(context)
 
 
-def run_turn(monkeypatch: pytest.MonkeyPatch, fake: Handler, dialogue: list[Any] = DIALOGUE) -> Reply:
-    return EmoStage(chat_model=ollama_model(monkeypatch, fake)).respond(dialogue)
+def run_turn(
+    monkeypatch: pytest.MonkeyPatch, handler: Handler, dialogue: list[Any] = DIALOGUE
+) -> Reply:
+    return EmoStage(chat_model=ollama_model(monkeypatch, handler)).respond(dialogue)
 
 
 def assert_full_turn(fake: FakeOllama, reply: Reply) -> None:
@@ -150,17 +166,17 @@ def test_requests_carry_the_configured_settings(monkeypatch: pytest.MonkeyPatch)
     fake = FakeOllama()
     run_turn(monkeypatch, fake)
     for body in fake.bodies:
-        assert body["model"] == CONTEXT.model
+        assert body["model"] == MODEL
         assert body["stream"] is True
         assert body["think"] is False
-        assert body["options"]["temperature"] == CONTEXT.temperature
+        assert body["options"]["temperature"] == TEMPERATURE
     assert "format" not in fake.bodies_of("draft")[0]
 
 
 def test_clients_use_the_configured_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     model = ollama_model(monkeypatch, FakeOllama())
     for client in (model._client, model._async_client):  # type: ignore[attr-defined]
-        assert client._client.timeout == httpx.Timeout(CONTEXT.request_timeout_s)
+        assert client._client.timeout == httpx.Timeout(TIMEOUT_S)
         assert client._client.base_url == httpx.URL(HOST)
 
 
@@ -222,22 +238,48 @@ def refuse(request: httpx.Request) -> httpx.Response:
 
 
 def model_not_found(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(404, json={"error": f'model "{CONTEXT.model}" not found, try pulling it first'})
+    error = f'model "{MODEL}" not found, try pulling it first'
+    return httpx.Response(404, json={"error": error})
 
 
-@pytest.mark.parametrize("handler", [refuse, model_not_found])
+@pytest.mark.parametrize(
+    ("handler", "message"),
+    [(refuse, "ollama serve"), (model_not_found, re.escape(f'model "{MODEL}" not found'))],
+)
 def test_server_failures_become_model_unavailable(
+    monkeypatch: pytest.MonkeyPatch, handler: Handler, message: str
+) -> None:
+    with pytest.raises(ModelUnavailableError, match=message) as caught:
+        run_turn(monkeypatch, handler)
+    assert isinstance(caught.value.__cause__, (httpx.ConnectError, ollama.ResponseError))
+
+
+def out_of_memory(request: httpx.Request) -> httpx.Response:
+    error = "model requires more system memory (9.1 GiB) than is available (4.0 GiB)"
+    return httpx.Response(500, json={"error": error})
+
+
+def error_mid_stream(request: httpx.Request) -> httpx.Response:
+    return ndjson({"error": "an error was encountered while running the model: unexpected EOF"})
+
+
+def drop_connection(request: httpx.Request) -> httpx.Response:
+    raise httpx.RemoteProtocolError("peer closed connection", request=request)
+
+
+@pytest.mark.parametrize("handler", [out_of_memory, error_mid_stream, drop_connection])
+def test_other_server_failures_are_emostage_errors(
     monkeypatch: pytest.MonkeyPatch, handler: Handler
 ) -> None:
-    with pytest.raises(ModelUnavailableError) as caught:
+    with pytest.raises(EmoStageError):
         run_turn(monkeypatch, handler)
-    assert not isinstance(caught.value, (httpx.HTTPError, ConnectionError, ollama.ResponseError))
 
 
 # --- preflight -------------------------------------------------------------------------------
 
 
-PREFLIGHT = Context(model="qwen2.5:7b", ollama_host=HOST, request_timeout_s=42.0)
+def preflight_for(model: str) -> None:
+    preflight(Context(model=model, ollama_host=HOST, request_timeout_s=TIMEOUT_S))
 
 
 def tags(*names: str) -> Handler:
@@ -283,19 +325,19 @@ def serve_preflight(monkeypatch: pytest.MonkeyPatch, handler: Handler) -> list[d
 
 def test_preflight_passes_when_the_model_is_pulled(monkeypatch: pytest.MonkeyPatch) -> None:
     made = serve_preflight(monkeypatch, tags("llama3.2:1b", "qwen2.5:7b"))
-    preflight(PREFLIGHT)
+    preflight_for("qwen2.5:7b")
     assert made == [{"host": HOST, "timeout": 5.0}]
 
 
 def test_preflight_accepts_the_latest_tag(monkeypatch: pytest.MonkeyPatch) -> None:
     serve_preflight(monkeypatch, tags("qwen2.5:latest"))
-    preflight(dataclasses.replace(PREFLIGHT, model="qwen2.5"))
+    preflight_for("qwen2.5")
 
 
 def test_preflight_names_the_pull_command(monkeypatch: pytest.MonkeyPatch) -> None:
     serve_preflight(monkeypatch, tags("llama3.2:1b"))
-    with pytest.raises(ModelUnavailableError, match="ollama pull qwen2.5:7b"):
-        preflight(PREFLIGHT)
+    with pytest.raises(ModelUnavailableError, match=re.escape("ollama pull qwen2.5:7b")):
+        preflight_for("qwen2.5:7b")
 
 
 @pytest.mark.parametrize(
@@ -309,7 +351,7 @@ def test_preflight_without_a_server_says_ollama_serve(
 
     serve_preflight(monkeypatch, fail)
     with pytest.raises(ModelUnavailableError, match="ollama serve"):
-        preflight(PREFLIGHT)
+        preflight_for("qwen2.5:7b")
 
 
 def test_preflight_handles_the_builtin_connection_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -322,13 +364,13 @@ def test_preflight_handles_the_builtin_connection_error(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(ollama, "Client", RefusingClient)
     with pytest.raises(ModelUnavailableError, match="ollama serve"):
-        preflight(PREFLIGHT)
+        preflight_for("qwen2.5:7b")
 
 
 def test_preflight_reports_a_server_error(monkeypatch: pytest.MonkeyPatch) -> None:
     serve_preflight(monkeypatch, lambda request: httpx.Response(500, json={"error": "disk full"}))
     with pytest.raises(ModelUnavailableError, match=r"\(500\): disk full"):
-        preflight(PREFLIGHT)
+        preflight_for("qwen2.5:7b")
 
 
 # --- hosts -----------------------------------------------------------------------------------
@@ -340,6 +382,7 @@ def test_preflight_reports_a_server_error(monkeypatch: pytest.MonkeyPatch) -> No
         ("0.0.0.0:11434", "http://127.0.0.1:11434"),
         ("localhost", "http://localhost:11434"),
         ("http://example:8080/", "http://example:8080"),
+        ("https://ollama.example.com", "https://ollama.example.com"),
     ],
 )
 def test_normalize_host(host: str, url: str) -> None:

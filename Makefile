@@ -1,0 +1,36 @@
+# `make test` is CI's command; `make demo` runs the main job. Both build the venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install lint typecheck test demo studio clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+lint: install
+	$(BIN)/ruff check emostage tests
+	$(BIN)/ruff format --check emostage tests
+
+typecheck: install
+	$(BIN)/mypy emostage
+
+test: lint typecheck
+	$(BIN)/python -m pytest tests
+	EMOSTAGE_BACKEND=scripted $(BIN)/python -m pytest --nbmake notebooks
+
+demo: install
+	$(BIN)/emostage respond --json examples/ja_work_stress.json
+
+studio: install
+	$(BIN)/python -m pip install --quiet 'langgraph-cli[inmem]'
+	LANGGRAPH_NO_VERSION_CHECK=true LANGSMITH_TRACING=false $(BIN)/langgraph dev
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
