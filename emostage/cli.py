@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import sys
 import uuid
@@ -177,14 +178,14 @@ def _ask() -> str | None:
 
 
 def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
+    tokens = stage.stream([{"role": "client", "content": line}], thread_id=session)
+    with _spinner("..."):  # until the reply starts: the analysis runs first
+        first = next(tokens, "")
     out.print("[bold magenta]counselor>[/] ", end="")
-    streamed = False
-    with _spinner("..."):
-        for token in stage.stream([{"role": "client", "content": line}], thread_id=session):
-            out.print(token, end="", highlight=False, markup=False)
-            streamed = True
+    for token in itertools.chain([first], tokens):
+        out.print(token, end="", highlight=False, markup=False)
     state = stage.graph.get_state({"configurable": {"thread_id": session}}).values
-    if not streamed:  # a fallback reply is not streamed by the model
+    if not first:  # a fallback reply is not streamed by the model
         out.print(state.get("response", ""), end="", highlight=False, markup=False)
     out.print(f"\n[dim]({state.get('phase') or '-'})[/]")
 
