@@ -17,8 +17,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ValidationError, create_model
 
+from emostage.backends.ollama import CONNECTION_ERRORS
 from emostage.errors import ModelUnavailableError
-from emostage.llm import CONNECTION_ERRORS
 from emostage.state import NodeReport, PhaseAssessment
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)

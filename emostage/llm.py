@@ -1,51 +1,126 @@
-"""Building the chat model, and the preflight check that turns setup mistakes into one line."""
+"""Model construction per backend, the `auto` choice, and preflight checks."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import httpx
-import ollama
 from langchain_core.language_models import BaseChatModel
 
+from emostage.backends.ollama import CONNECTION_ERRORS, build_ollama, preflight_ollama
+from emostage.backends.openai import build_openai, preflight_openai
 from emostage.context import Context
-from emostage.errors import ModelUnavailableError
+from emostage.errors import ConfigError, ModelUnavailableError
 
-# Transport failures: ollama re-raises httpx.ConnectError as the builtin ConnectionError,
-# but other paths (timeouts, a stream cut mid-way) raise httpx's own classes. No shared base.
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, httpx.TransportError)
+__all__ = ["CONNECTION_ERRORS", "ModelSource", "build_chat_model", "preflight", "resolve_backend"]
 
-
-def normalize_host(host: str) -> str:
-    """Accept OLLAMA_HOST forms like `0.0.0.0:11434` or `localhost` and return a URL."""
-    host = host.strip()
-    url = httpx.URL(host) if "://" in host else httpx.URL(f"http://{host}")
-    if (
-        url.port is None and "://" not in host
-    ):  # a bare host means Ollama's port, a URL its scheme's
-        url = url.copy_with(port=11434)
-    if url.host == "0.0.0.0":  # a bind address, not one to connect to
-        url = url.copy_with(host="127.0.0.1")
-    return str(url).rstrip("/")
+QUALITY_HINT = (
+    "For real counseling quality, run Ollama with qwen2.5:7b or larger, "
+    "or pass --model-path to an instruct GGUF."
+)
 
 
 def build_chat_model(context: Context) -> BaseChatModel:
-    """The chat model that `context` describes."""
+    """The chat model that `context` describes (`auto` is resolved first)."""
+    context, _ = resolve_backend(context)
     if context.backend == "scripted":
         from emostage.testing import ScriptedChatModel
 
         return ScriptedChatModel()
-    from langchain_ollama import ChatOllama
+    if context.backend == "llamacpp":
+        from emostage.backends.llamacpp import ChatLlamaCpp
 
-    return ChatOllama(
-        model=context.model,
-        base_url=normalize_host(context.ollama_host),
-        reasoning=False,
-        temperature=context.temperature,
-        client_kwargs={"timeout": context.request_timeout_s},
-    )
+        from emostage.backends.llamacpp import EMBEDDED_CHAT_FORMAT
+
+        return ChatLlamaCpp(
+            model_path=_gguf_path(context),
+            chat_format=None if context.model_path else EMBEDDED_CHAT_FORMAT,
+            n_ctx=context.n_ctx,
+            temperature=context.temperature,
+            max_tokens=context.max_tokens,
+        )
+    if context.backend == "openai":
+        return build_openai(context)
+    return build_ollama(context)
+
+
+def resolve_backend(context: Context) -> tuple[Context, str]:
+    """Pick a concrete backend for `auto`: Ollama if its preflight passes, else llama.cpp.
+
+    Returns:
+        The context with a concrete backend, and a one-line note on what was picked and
+        why (empty when nothing was chosen automatically).
+
+    Raises:
+        ModelUnavailableError: neither Ollama nor the local backend can run.
+    """
+    if context.backend != "auto":
+        return context, ""
+    ollama_context = replace(context, backend="ollama")
+    try:
+        preflight_ollama(ollama_context)
+    except ModelUnavailableError as no_ollama:
+        local = replace(context, backend="llamacpp")
+        try:
+            preflight_llamacpp(local)
+        except ConfigError as no_local:
+            raise ModelUnavailableError(f"{no_ollama} Or: {no_local}") from None
+        what = local.model_path or "the embedded Gemma 3 270M base model (plumbing only)"
+        return local, f"backend: llamacpp with {what}, because {no_ollama} {QUALITY_HINT}"
+    return ollama_context, f"backend: ollama at {context.ollama_host} with {context.model}"
+
+
+def preflight(context: Context) -> None:
+    """Check that the backend can serve the model, before any turn runs.
+
+    Raises:
+        ModelUnavailableError: a server is down or lacks the model, with the fix.
+        ConfigError: the backend's settings or installation are incomplete.
+    """
+    context, _ = resolve_backend(context)
+    if context.backend == "ollama":
+        preflight_ollama(context)
+    elif context.backend == "openai":
+        preflight_openai(context)
+    elif context.backend == "llamacpp":
+        preflight_llamacpp(context)
+
+
+def preflight_llamacpp(context: Context) -> None:
+    """Check that llama.cpp is installed and the GGUF is there (not loaded yet).
+
+    Raises:
+        ConfigError: with the install command or the path problem.
+    """
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "llama-cpp-python is not installed: pip install 'emostage[local]'."
+        ) from None
+    _gguf_path(context)
+
+
+def _gguf_path(context: Context) -> str:
+    if context.model_path is None:
+        from emostage.backends.llamacpp import embedded_model_path
+
+        return str(embedded_model_path())
+    return context.model_path
+
+
+def describe_model(model: BaseChatModel | None, context: Context) -> str:
+    """A readable name for diagnostics: `backend:model`, or the plugged-in model's name."""
+    if model is None:
+        context, _ = resolve_backend(context)
+        if context.backend == "llamacpp":
+            from emostage.backends.llamacpp import EMBEDDED_MODEL
+
+            return f"llamacpp:{context.model_path or EMBEDDED_MODEL}"
+        return f"{context.backend}:{context.model}"
+    name = getattr(model, "model", None) or getattr(model, "model_name", None)
+    return str(name or type(model).__name__)
 
 
 @dataclass
@@ -57,58 +132,11 @@ class ModelSource:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def get(self, context: Context) -> BaseChatModel:
-        """The model for this turn; built models are reused across turns."""
+        """The model for this turn; a built model is reused while its settings stay."""
         if self.fixed is not None:
             return self.fixed
-        key = (
-            context.backend,
-            context.model,
-            context.ollama_host,
-            context.temperature,
-            context.request_timeout_s,
-        )
+        key = context.model_settings()
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = build_chat_model(context)
             return self._cache[key]
-
-
-def describe_model(model: BaseChatModel | None, context: Context) -> str:
-    """A readable name for diagnostics: `backend:model`, or the plugged-in model's own name."""
-    if model is None:
-        return f"{context.backend}:{context.model}"
-    name = getattr(model, "model", None) or getattr(model, "model_name", None)
-    return str(name or type(model).__name__)
-
-
-def preflight(context: Context) -> None:
-    """Check that the backend can serve the model, before any turn runs.
-
-    Raises:
-        ModelUnavailableError: with a one-line message that says how to fix it.
-    """
-    if context.backend != "ollama":
-        return
-    host = normalize_host(context.ollama_host)
-    client = ollama.Client(host=host, timeout=min(context.request_timeout_s, 5.0))
-    try:
-        listed = client.list()
-    except CONNECTION_ERRORS:
-        raise ModelUnavailableError(
-            f"Cannot reach Ollama at {host}. Start it with `ollama serve` "
-            "(or set OLLAMA_HOST to where it runs)."
-        ) from None
-    except ollama.ResponseError as exc:
-        raise ModelUnavailableError(
-            f"Ollama at {host} answered with an error ({exc.status_code}): {exc.error}."
-        ) from None
-    names = {m.model for m in listed.models if m.model}
-    if not _has_model(context.model, names):
-        raise ModelUnavailableError(
-            f"Model {context.model!r} is not pulled on {host}. Run `ollama pull {context.model}`."
-        )
-
-
-def _has_model(wanted: str, available: set[str]) -> bool:
-    # Ollama lists "qwen2.5:latest" for a model pulled as "qwen2.5".
-    return wanted in available or f"{wanted}:latest" in available

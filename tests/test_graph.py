@@ -127,7 +127,7 @@ def test_fallback_phase_is_the_threads_previous_phase(english_dialogue: list[Tur
     second = stage.respond([{"role": "client", "content": "And then?"}], thread_id="s")
     assert second.phase == "intervention"
     assert second.diagnostics.fallbacks == [
-        "recognize_phase: unparseable PhaseAssessment after 2 call(s): ValidationError"
+        "recognize_phase: unparseable PhaseAssessment after 2 call(s): JSONDecodeError"
     ]
 
 

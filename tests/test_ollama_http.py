@@ -21,7 +21,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_ollama import chat_models
 
 from emostage import Context, EmoStage, EmoStageError, ModelUnavailableError, Perspective, Reply
-from emostage.llm import build_chat_model, normalize_host, preflight
+from emostage.backends.ollama import normalize_host
+from emostage.llm import build_chat_model, preflight
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

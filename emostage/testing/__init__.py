@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError
+from pydantic import Field, PrivateAttr
+
+from emostage.backends.structured import SchemaGuidedChatModel
 
 SCRIPTED_REPLY = "(scripted test reply) That sounds really hard. Could you tell me more?"
 SCRIPTED_PERSPECTIVE: dict[str, Any] = {
@@ -31,7 +31,7 @@ SCRIPTED_PERSPECTIVE: dict[str, Any] = {
 Answer = str | dict[str, Any] | Callable[[list[BaseMessage]], str | dict[str, Any]]
 
 
-class ScriptedChatModel(BaseChatModel):
+class ScriptedChatModel(SchemaGuidedChatModel):
     """Answers from scripts: `replies` for text calls, `structured[SchemaName]` for schemas.
 
     A script item is a string (sent as the raw answer, so malformed JSON tests the
@@ -56,27 +56,6 @@ class ScriptedChatModel(BaseChatModel):
         """Every call so far: the schema name (None for text) and the messages sent."""
         return list(self._calls)
 
-    def with_structured_output(  # type: ignore[override]
-        self, schema: type[BaseModel], *, include_raw: bool = False, **kwargs: Any
-    ) -> Runnable[LanguageModelInput, Any]:
-        """Answer with JSON for `schema`, parsed the way real integrations do."""
-        bound = self.bind(scripted_schema=schema.__name__)
-
-        def parse(messages: LanguageModelInput) -> Any:
-            raw = bound.invoke(messages)
-            try:
-                parsed: Any = schema.model_validate_json(str(raw.content))
-                error = None
-            except ValidationError as exc:
-                parsed, error = None, exc
-            if include_raw:
-                return {"raw": raw, "parsed": parsed, "parsing_error": error}
-            if error:
-                raise error
-            return parsed
-
-        return RunnableLambda(parse)
-
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -84,7 +63,7 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        text = self._answer(messages, kwargs.get("scripted_schema"))
+        text = self._answer(messages, _schema_name(kwargs))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
 
     def _stream(
@@ -94,7 +73,7 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        text = self._answer(messages, kwargs.get("scripted_schema"))
+        text = self._answer(messages, _schema_name(kwargs))
         for index, word in enumerate(text.split(" ")):
             chunk = ChatGenerationChunk(
                 message=AIMessageChunk(content=(" " if index else "") + word)
@@ -120,3 +99,8 @@ class ScriptedChatModel(BaseChatModel):
         if schema == "Perspective":
             return SCRIPTED_PERSPECTIVE
         return SCRIPTED_REPLY
+
+
+def _schema_name(call_options: dict[str, Any]) -> str | None:
+    schema = call_options.get("json_schema")
+    return str(schema.get("title")) if isinstance(schema, dict) else None

@@ -1,0 +1,1 @@
+"""Model backends beyond LangChain's own integrations: llama.cpp, and shared helpers."""

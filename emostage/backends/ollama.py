@@ -1,0 +1,66 @@
+"""The default backend: a model served by Ollama, through langchain-ollama's ChatOllama."""
+
+from __future__ import annotations
+
+import httpx
+import ollama
+from langchain_core.language_models import BaseChatModel
+
+from emostage.context import Context
+from emostage.errors import ModelUnavailableError
+
+# Transport failures: ollama re-raises httpx.ConnectError as the builtin ConnectionError,
+# but other paths (timeouts, a stream cut mid-way) raise httpx's own classes. No shared base.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, httpx.TransportError)
+
+
+def normalize_host(host: str) -> str:
+    """Accept OLLAMA_HOST forms like `0.0.0.0:11434` or `localhost` and return a URL."""
+    host = host.strip()
+    url = httpx.URL(host) if "://" in host else httpx.URL(f"http://{host}")
+    if url.port is None and "://" not in host:  # a bare host means Ollama's port
+        url = url.copy_with(port=11434)
+    if url.host == "0.0.0.0":  # a bind address, not one to connect to
+        url = url.copy_with(host="127.0.0.1")
+    return str(url).rstrip("/")
+
+
+def build_ollama(context: Context) -> BaseChatModel:
+    """ChatOllama for `context`: no thinking, bounded output, an explicit HTTP timeout."""
+    from langchain_ollama import ChatOllama
+
+    return ChatOllama(
+        model=context.model,
+        base_url=normalize_host(context.ollama_host),
+        reasoning=False,
+        temperature=context.temperature,
+        num_predict=context.max_tokens,
+        client_kwargs={"timeout": context.request_timeout_s},
+    )
+
+
+def preflight_ollama(context: Context) -> None:
+    """Check that Ollama runs and has the model.
+
+    Raises:
+        ModelUnavailableError: with a one-line message that says how to fix it.
+    """
+    host = normalize_host(context.ollama_host)
+    client = ollama.Client(host=host, timeout=min(context.request_timeout_s, 5.0))
+    try:
+        listed = client.list()
+    except CONNECTION_ERRORS:
+        raise ModelUnavailableError(
+            f"Cannot reach Ollama at {host}. Start it with `ollama serve` "
+            "(or set OLLAMA_HOST to where it runs)."
+        ) from None
+    except ollama.ResponseError as exc:
+        raise ModelUnavailableError(
+            f"Ollama at {host} answered with an error ({exc.status_code}): {exc.error}."
+        ) from None
+    names = {m.model for m in listed.models if m.model}
+    # Ollama lists "qwen2.5:latest" for a model pulled as "qwen2.5".
+    if context.model not in names and f"{context.model}:latest" not in names:
+        raise ModelUnavailableError(
+            f"Model {context.model!r} is not pulled on {host}. Run `ollama pull {context.model}`."
+        )
