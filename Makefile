@@ -26,7 +26,7 @@ test: lint typecheck
 	EMOSTAGE_BACKEND=scripted $(BIN)/python -m pytest --nbmake notebooks
 
 demo: install
-	$(BIN)/emostage respond --json examples/ja_work_stress.json
+	$(BIN)/emostage respond --backend auto --json examples/ja_work_stress.json
 
 studio: install
 	$(BIN)/python -m pip install --quiet 'langgraph-cli[inmem]'

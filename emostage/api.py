@@ -17,7 +17,7 @@ from emostage.context import Context
 from emostage.dialogue import parse_dialogue, require_client_last
 from emostage.errors import ConfigError
 from emostage.graph import build_graph
-from emostage.llm import describe_model, preflight
+from emostage.llm import describe_model, preflight, resolve_backend
 from emostage.phases import Taxonomy
 from emostage.state import Diagnostics, InputState, NodeReport, Reply, Turn
 
@@ -62,14 +62,23 @@ class EmoStage:
         self.chat_model = chat_model
         self.graph = build_graph(chat_model, taxonomy=taxonomy, checkpointer=checkpointer)
 
-    def preflight(self) -> None:
-        """Check that the configured model server is up and has the model.
+    def preflight(self) -> str:
+        """Check that the configured backend is up and has the model.
+
+        With `backend="auto"`, this is where the backend is chosen.
+
+        Returns:
+            A one-line note on what `auto` picked and why; empty otherwise.
 
         Raises:
             ModelUnavailableError: with a one-line fix.
+            ConfigError: the backend is not installed or configured.
         """
-        if self.chat_model is None:
-            preflight(self.context)
+        if self.chat_model is not None:
+            return ""
+        self.context, note = resolve_backend(self.context)
+        preflight(self.context)
+        return note
 
     def respond(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any

@@ -62,9 +62,13 @@ def model_errors() -> Iterator[None]:
             "The model server timed out. Raise request_timeout_s (EMOSTAGE_TIMEOUT) "
             "or use a smaller model."
         ) from exc
+    except (ConnectionError, httpx.ConnectError) as exc:
+        raise ModelUnavailableError(
+            "Cannot reach the model server. Is it running (`ollama serve`)?"
+        ) from exc
     except CONNECTION_ERRORS as exc:
         raise ModelUnavailableError(
-            f"The model server did not answer ({type(exc).__name__}). Is `ollama serve` running?"
+            f"The connection to the model server broke ({type(exc).__name__}); try again."
         ) from exc
     except ollama.ResponseError as exc:
         if exc.status_code == 404:
@@ -112,15 +116,19 @@ def text_call(
     fallback: str,
     retries: int = 1,
 ) -> str:
-    """Ask for a chat message; after `retries` more empty answers, return `fallback`."""
+    """Ask for a chat message; after `retries` more empty or unreadable answers, `fallback`."""
+    problem = "empty reply"
     for _ in range(retries + 1):
         run.model_calls += 1
-        with model_errors():
-            answer = model.invoke(list(messages))
-        text = clean_reply(answer.text, labels)
-        if text:
+        try:
+            with model_errors():
+                answer = model.invoke(list(messages))
+        except _BAD_ANSWER as exc:
+            problem = f"unreadable reply ({type(exc).__name__})"
+            continue
+        if text := clean_reply(answer.text, labels):
             return text
-    run.fallback = f"empty reply after {run.model_calls} call(s)"
+    run.fallback = f"{problem} after {run.model_calls} call(s)"
     return fallback
 
 

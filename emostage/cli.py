@@ -21,6 +21,7 @@ from emostage.context import BACKENDS, MODES
 from emostage.dialogue import load_dialogue, parse_dialogue, parse_json
 from emostage.errors import EmoStageError
 from emostage.graph import build_graph
+from emostage.llm import describe_model
 
 app = typer.Typer(
     help="EmoStage: the next counselor turn, via perspective-taking and phase recognition.",
@@ -33,6 +34,12 @@ T = TypeVar("T")
 
 Model = Annotated[
     str | None, typer.Option(help="Model name (default: $EMOSTAGE_MODEL or qwen2.5:7b).")
+]
+ModelPath = Annotated[
+    str | None, typer.Option(help="GGUF file for --backend llamacpp (default: embedded model).")
+]
+BaseUrl = Annotated[
+    str | None, typer.Option(help="OpenAI-compatible server for --backend openai, e.g. .../v1.")
 ]
 Backend = Annotated[
     str | None,
@@ -62,28 +69,21 @@ def _run(debug: bool, action: Callable[[], T]) -> T:
 
 
 def _stage(
+    taxonomy: str = "ivey",
+    checkpointer: SqliteSaver | None = None,
     *,
-    model: str | None,
-    backend: str | None,
-    language: str | None,
-    taxonomy: str,
-    mode: str | None = None,
     no_perspective: bool = False,
     no_phase: bool = False,
-    checkpointer: SqliteSaver | None = None,
+    **options: str | None,
 ) -> EmoStage:
-    settings: dict[str, Any] = {"use_perspective": not no_perspective, "use_phase": not no_phase}
-    for key, value in (
-        ("model", model),
-        ("backend", backend),
-        ("language", language),
-        ("mode", mode),
-    ):
-        if value is not None:
-            settings[key] = value
+    """An EmoStage from CLI options (unset ones fall back to env and defaults), preflighted."""
+    settings: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
+    settings |= {"use_perspective": not no_perspective, "use_phase": not no_phase}
     stage = EmoStage(taxonomy=taxonomy, checkpointer=checkpointer, **settings)
     with _spinner(f"Checking {stage.context.backend} ..."):
-        stage.preflight()
+        note = stage.preflight()
+    if note:
+        err.print(f"[yellow]{note}[/]", highlight=False, markup=True, soft_wrap=True)
     return stage
 
 
@@ -101,6 +101,8 @@ def respond(
     ] = False,
     model: Model = None,
     backend: Backend = None,
+    model_path: ModelPath = None,
+    base_url: BaseUrl = None,
     language: Language = None,
     taxonomy: TaxonomyOpt = "ivey",
     mode: Mode = None,
@@ -117,13 +119,15 @@ def respond(
             else load_dialogue(file)
         )
         stage = _stage(
-            model=model,
-            backend=backend,
-            language=language,
-            taxonomy=taxonomy,
-            mode=mode,
+            taxonomy,
             no_perspective=no_perspective,
             no_phase=no_phase,
+            model=model,
+            backend=backend,
+            model_path=model_path,
+            base_url=base_url,
+            language=language,
+            mode=mode,
         )
         with _spinner("Listening and drafting ..."):
             reply = stage.respond(dialogue)
@@ -144,6 +148,8 @@ def chat(
     ] = None,
     model: Model = None,
     backend: Backend = None,
+    model_path: ModelPath = None,
+    base_url: BaseUrl = None,
     language: Language = None,
     taxonomy: TaxonomyOpt = "ivey",
     debug: Debug = False,
@@ -154,11 +160,13 @@ def chat(
         name = session or uuid.uuid4().hex[:8]
         with _session_store() as saver:
             stage = _stage(
+                taxonomy,
+                saver,
                 model=model,
                 backend=backend,
+                model_path=model_path,
+                base_url=base_url,
                 language=language,
-                taxonomy=taxonomy,
-                checkpointer=saver,
             )
             _print_history(stage, name)
             err.print(f"[dim]session {name!r} · /quit to leave · resume with --session {name}[/]")
@@ -218,12 +226,17 @@ def graph(taxonomy: TaxonomyOpt = "ivey", debug: Debug = False) -> None:
 
 
 @app.command()
-def doctor(model: Model = None, backend: Backend = None, debug: Debug = False) -> None:
-    """Check that the model server is reachable and has the model."""
+def doctor(
+    model: Model = None,
+    backend: Backend = None,
+    model_path: ModelPath = None,
+    base_url: BaseUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Check that the backend is reachable and has the model."""
 
     def action() -> None:
-        stage = _stage(model=model, backend=backend, language=None, taxonomy="ivey")
-        ctx = stage.context
-        out.print(f"[green]ok[/] {ctx.backend} at {ctx.ollama_host} serves {ctx.model!r}")
+        stage = _stage(model=model, backend=backend, model_path=model_path, base_url=base_url)
+        out.print(f"[green]ok[/] {describe_model(None, stage.context)} is ready")
 
     _run(debug, action)

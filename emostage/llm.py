@@ -29,9 +29,7 @@ def build_chat_model(context: Context) -> BaseChatModel:
 
         return ScriptedChatModel()
     if context.backend == "llamacpp":
-        from emostage.backends.llamacpp import ChatLlamaCpp
-
-        from emostage.backends.llamacpp import EMBEDDED_CHAT_FORMAT
+        from emostage.backends.llamacpp import EMBEDDED_CHAT_FORMAT, ChatLlamaCpp
 
         return ChatLlamaCpp(
             model_path=_gguf_path(context),

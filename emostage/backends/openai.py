@@ -28,7 +28,7 @@ def build_openai(context: Context) -> BaseChatModel:
     return ChatOpenAI(
         model=context.model,
         base_url=_base_url(context),
-        api_key=os.environ.get("OPENAI_API_KEY") or _NO_KEY,  # type: ignore[arg-type]
+        api_key=os.environ.get("OPENAI_API_KEY") or _NO_KEY,
         temperature=context.temperature,
         max_completion_tokens=context.max_tokens,
         timeout=context.request_timeout_s,

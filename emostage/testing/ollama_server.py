@@ -1,0 +1,193 @@
+"""An Ollama-protocol server on 127.0.0.1, for tests and benchmarks. Never a real Ollama.
+
+It speaks the part of Ollama's REST API that ChatOllama and the preflight use
+(`/api/chat` with streaming NDJSON and `format`, `/api/tags`, `/api/show`, `/api/version`).
+Answers come from a `SchemaGuidedChatModel`: the scripted model, or the embedded llama.cpp
+model for real output over real HTTP. Fault modes reproduce what a sick server does.
+Needs `pytest-httpserver` (in the `dev` extra).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from emostage.backends.structured import SchemaGuidedChatModel
+from emostage.testing import ScriptedChatModel
+
+Fault = Literal["refuse", "delay", "http_500", "model_not_found", "cut_stream", "not_json"]
+FAULTS: tuple[Fault, ...] = (
+    "refuse",
+    "delay",
+    "http_500",
+    "model_not_found",
+    "cut_stream",
+    "not_json",
+)
+_ROLES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+
+
+class StreamCut(Exception):
+    """Raised inside a response stream to drop the connection mid-way."""
+
+
+class FakeOllama:
+    """A local server that answers like Ollama, optionally with one fault on `/api/chat`.
+
+    Example:
+        >>> with FakeOllama(fault="http_500") as server:  # doctest: +SKIP
+        ...     EmoStage(ollama_host=server.url).respond(dialogue)
+    """
+
+    def __init__(
+        self,
+        model: SchemaGuidedChatModel | None = None,
+        *,
+        models: tuple[str, ...] = ("qwen2.5:7b",),
+        fault: Fault | None = None,
+        delay_s: float = 3.0,
+    ) -> None:
+        """Prepare the server; `start()` (or `with`) opens it."""
+        self.model = model or ScriptedChatModel()
+        self.models = models
+        self.fault = fault
+        self.delay_s = delay_s
+        self.requests: list[dict[str, Any]] = []
+        self._server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+        self._closed_port: int | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL to give as `ollama_host`."""
+        if self.fault == "refuse":
+            return f"http://127.0.0.1:{self._closed_port}"
+        return self._server.url_for("").rstrip("/")
+
+    def start(self) -> FakeOllama:
+        """Start serving; with the `refuse` fault, reserve a port nobody listens on."""
+        if self.fault == "refuse":
+            self._closed_port = _closed_port()
+            return self
+        routes = {
+            ("/api/version", "GET"): lambda _: _json({"version": "0.12.0"}),
+            ("/api/tags", "GET"): self._tags,
+            ("/api/show", "POST"): self._show,
+            ("/api/chat", "POST"): self._chat,
+        }
+        for (path, method), handler in routes.items():
+            self._server.expect_request(path, method=method).respond_with_handler(handler)
+        # Request logs and injected stream cuts are expected here, not news.
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server.is_running():
+            self._server.clear()
+            self._server.stop()
+
+    def __enter__(self) -> FakeOllama:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _tags(self, _: Request) -> Response:
+        models = [{"name": m, "model": m, "size": 1, "digest": "0" * 64} for m in self.models]
+        return _json({"models": models})
+
+    def _show(self, request: Request) -> Response:
+        if request.get_json().get("model") not in self.models:
+            return _json({"error": "model not found"}, status=404)
+        return _json({"details": {"family": "fake"}, "capabilities": ["completion"]})
+
+    def _chat(self, request: Request) -> Response:
+        body: dict[str, Any] = request.get_json()
+        self.requests.append(body)
+        if self.fault == "delay":
+            time.sleep(self.delay_s)
+        if self.fault == "http_500":
+            return _json({"error": "model runner has unexpectedly stopped"}, status=500)
+        if self.fault == "model_not_found" or body.get("model") not in self.models:
+            return _json({"error": f"model '{body.get('model')}' not found"}, status=404)
+        if self.fault == "not_json":
+            return Response("<html>502 Bad Gateway</html>", status=200, content_type="text/html")
+        answer = self._answer(body)
+        if not body.get("stream", True):
+            return _json({**_done(body, answer), "message": _message(answer.text)})
+        return Response(self._stream(body, answer), content_type="application/x-ndjson")
+
+    def _answer(self, body: dict[str, Any]) -> AIMessage:
+        messages = [_ROLES[m["role"]](content=m["content"]) for m in body["messages"]]
+        schema = body.get("format")
+        options: dict[str, Any] = {"json_schema": schema} if isinstance(schema, dict) else {}
+        if "num_predict" in body.get("options", {}):
+            options["max_tokens"] = body["options"]["num_predict"]
+        result = self.model.invoke(messages, **options)
+        return result if isinstance(result, AIMessage) else AIMessage(content=result.text)
+
+    def _stream(self, body: dict[str, Any], answer: AIMessage) -> Iterator[str]:
+        pieces = _pieces(answer.text)
+        for index, piece in enumerate(pieces):
+            if self.fault == "cut_stream" and index == len(pieces) // 2:
+                raise StreamCut("connection dropped mid-stream (fault injection)")
+            line = {"model": body["model"], "created_at": _now(), "message": _message(piece)}
+            yield json.dumps({**line, "done": False}) + "\n"
+        yield json.dumps({**_done(body, answer), "message": _message("")}) + "\n"
+
+
+def _pieces(text: str, size: int = 8) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def _done(body: dict[str, Any], answer: AIMessage) -> dict[str, Any]:
+    usage = answer.usage_metadata or {"input_tokens": 0, "output_tokens": 0}
+    return {
+        "model": body["model"],
+        "created_at": _now(),
+        "done": True,
+        "done_reason": "stop",
+        "total_duration": 1,
+        "prompt_eval_count": usage["input_tokens"],
+        "eval_count": usage["output_tokens"],
+    }
+
+
+def _message(content: str) -> dict[str, str]:
+    return {"role": "assistant", "content": content}
+
+
+def _json(payload: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(payload), status=status, content_type="application/json")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def message_text(messages: list[BaseMessage]) -> str:
+    """All message text of a request, joined (for assertions)."""
+    return "\n".join(m.text for m in messages)
