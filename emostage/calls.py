@@ -10,15 +10,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal, TypeVar
 
-import httpx
-import ollama
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ValidationError, create_model
 
-from emostage.backends.ollama import CONNECTION_ERRORS
-from emostage.errors import ModelUnavailableError
+from emostage.errors import EmoStageError
+from emostage.llm import server_error
 from emostage.state import NodeReport, PhaseAssessment
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
@@ -54,28 +52,18 @@ class NodeRun:
 
 @contextmanager
 def model_errors() -> Iterator[None]:
-    """Turn transport failures into `ModelUnavailableError`; they are not bad answers."""
+    """Turn a backend's transport and server failures into `ModelUnavailableError`.
+
+    They are not bad answers: retrying the same call would not fix them.
+    """
     try:
         yield
-    except httpx.TimeoutException as exc:
-        raise ModelUnavailableError(
-            "The model server timed out. Raise request_timeout_s (EMOSTAGE_TIMEOUT) "
-            "or use a smaller model."
-        ) from exc
-    except (ConnectionError, httpx.ConnectError) as exc:
-        raise ModelUnavailableError(
-            "Cannot reach the model server. Is it running (`ollama serve`)?"
-        ) from exc
-    except CONNECTION_ERRORS as exc:
-        raise ModelUnavailableError(
-            f"The connection to the model server broke ({type(exc).__name__}); try again."
-        ) from exc
-    except ollama.ResponseError as exc:
-        if exc.status_code == 404:
-            raise ModelUnavailableError(f"Model not found: {exc.error}. Pull it first.") from exc
-        raise ModelUnavailableError(
-            f"The model server failed ({exc.status_code}): {exc.error}"
-        ) from exc
+    except EmoStageError:
+        raise
+    except Exception as exc:
+        if error := server_error(exc):
+            raise error from exc
+        raise
 
 
 def structured_call(

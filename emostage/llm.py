@@ -8,12 +8,11 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from emostage.backends.ollama import CONNECTION_ERRORS, build_ollama, preflight_ollama
-from emostage.backends.openai import build_openai, preflight_openai
+from emostage.backends import ollama, openai
 from emostage.context import Context
 from emostage.errors import ConfigError, ModelUnavailableError
 
-__all__ = ["CONNECTION_ERRORS", "ModelSource", "build_chat_model", "preflight", "resolve_backend"]
+__all__ = ["ModelSource", "build_chat_model", "preflight", "resolve_backend", "server_error"]
 
 QUALITY_HINT = (
     "For real counseling quality, run Ollama with qwen2.5:7b or larger, "
@@ -39,8 +38,8 @@ def build_chat_model(context: Context) -> BaseChatModel:
             max_tokens=context.max_tokens,
         )
     if context.backend == "openai":
-        return build_openai(context)
-    return build_ollama(context)
+        return openai.build_openai(context)
+    return ollama.build_ollama(context)
 
 
 def resolve_backend(context: Context) -> tuple[Context, str]:
@@ -57,7 +56,7 @@ def resolve_backend(context: Context) -> tuple[Context, str]:
         return context, ""
     ollama_context = replace(context, backend="ollama")
     try:
-        preflight_ollama(ollama_context)
+        ollama.preflight_ollama(ollama_context)
     except ModelUnavailableError as no_ollama:
         local = replace(context, backend="llamacpp")
         try:
@@ -78,11 +77,16 @@ def preflight(context: Context) -> None:
     """
     context, _ = resolve_backend(context)
     if context.backend == "ollama":
-        preflight_ollama(context)
+        ollama.preflight_ollama(context)
     elif context.backend == "openai":
-        preflight_openai(context)
+        openai.preflight_openai(context)
     elif context.backend == "llamacpp":
         preflight_llamacpp(context)
+
+
+def server_error(exc: BaseException) -> ModelUnavailableError | None:
+    """The user-facing error for a model server failure of any backend, else None."""
+    return ollama.server_error(exc) or openai.server_error(exc)
 
 
 def preflight_llamacpp(context: Context) -> None:

@@ -5,15 +5,22 @@ The model is tiny and not chat-tuned, so these tests assert structure, never wor
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from langchain_core.messages import HumanMessage
+from typer.testing import CliRunner
 
 from emostage import EmoStage, Perspective, load_dialogue, load_taxonomy
-from emostage.backends.llamacpp import ChatLlamaCpp
+from emostage.backends.llamacpp import ChatLlamaCpp, embedded_model_path
 from emostage.calls import phase_schema
+from emostage.cli import app
 from emostage.context import Context
 from emostage.llm import build_chat_model
 from emostage.messages import TurnView, perspective_instruction, phase_instruction
@@ -85,3 +92,45 @@ def test_grammar_parses_structured_output_at_least_9_of_10(embedded: ChatLlamaCp
             parsed.append(result["parsing_error"] is None and isinstance(result["parsed"], target))
     assert len(parsed) == 10
     assert sum(parsed) >= 9, parsed
+
+
+def test_cli_llamacpp_backend_with_a_model_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMOSTAGE_MAX_TOKENS", "64")
+    gguf = str(embedded_model_path())
+    args = ["respond", "--json", "--backend", "llamacpp", "--model-path", gguf]
+    result = CliRunner().invoke(app, [*args, str(LANGUAGE_EXAMPLES["en"])])
+    assert result.exit_code == 0, result.output
+    assert '"model": "llamacpp:' in result.stdout
+
+
+@pytest.fixture(scope="module")
+def openai_server() -> Iterator[str]:
+    """llama-cpp-python's own OpenAI-compatible server, on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path())]
+    command += ["--chat_format", "gemma", "--model_alias", "gemma3-270m"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                httpx.get(f"{url}/models", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama_cpp.server did not come up within 60 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_openai_backend_against_llama_cpp_server(openai_server: str) -> None:
+    stage = EmoStage(backend="openai", base_url=openai_server, model="gemma3-270m", max_tokens=96)
+    stage.preflight()
+    assert_structure(stage, LANGUAGE_EXAMPLES["zh"], "zh")

@@ -25,6 +25,28 @@ def normalize_host(host: str) -> str:
     return str(url).rstrip("/")
 
 
+def server_error(exc: BaseException) -> ModelUnavailableError | None:
+    """The user-facing error for an Ollama client failure, or None if it is not one."""
+    if isinstance(exc, httpx.TimeoutException):
+        return ModelUnavailableError(
+            "The model server timed out. Raise request_timeout_s (EMOSTAGE_TIMEOUT) "
+            "or use a smaller model."
+        )
+    if isinstance(exc, ConnectionError | httpx.ConnectError):
+        return ModelUnavailableError(
+            "Cannot reach the model server. Is it running (`ollama serve`)?"
+        )
+    if isinstance(exc, httpx.TransportError):
+        return ModelUnavailableError(
+            f"The connection to the model server broke ({type(exc).__name__}); try again."
+        )
+    if isinstance(exc, ollama.ResponseError):
+        if exc.status_code == 404:
+            return ModelUnavailableError(f"Model not found: {exc.error}. Pull it first.")
+        return ModelUnavailableError(f"The model server failed ({exc.status_code}): {exc.error}")
+    return None
+
+
 def build_ollama(context: Context) -> BaseChatModel:
     """ChatOllama for `context`: no thinking, bounded output, an explicit HTTP timeout."""
     from langchain_ollama import ChatOllama

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import httpx
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel
 
+from emostage.backends.structured import parse_structured
 from emostage.context import Context
 from emostage.errors import ConfigError, ModelUnavailableError
 
 _NO_KEY = "not-needed"  # local servers ignore the key, but the client requires one
+_INSTALL = "Install the openai backend: pip install 'emostage[openai]'."
 
 
 def _base_url(context: Context) -> str:
@@ -20,20 +25,70 @@ def _base_url(context: Context) -> str:
 
 
 def build_openai(context: Context) -> BaseChatModel:
-    """ChatOpenAI pointed at `context.base_url`; the key comes from OPENAI_API_KEY."""
+    """A ChatOpenAI pointed at `context.base_url`; the key comes from OPENAI_API_KEY."""
     try:
-        from langchain_openai import ChatOpenAI
+        # The base class sends the classic `max_tokens`, which compatible servers honour;
+        # ChatOpenAI renames it to `max_completion_tokens`, which llama.cpp's ignores.
+        from langchain_openai.chat_models.base import BaseChatOpenAI
     except ImportError:
-        raise ConfigError("Install the openai backend: pip install 'emostage[openai]'.") from None
-    return ChatOpenAI(
+        raise ConfigError(_INSTALL) from None
+
+    class ChatOpenAICompatible(BaseChatOpenAI):
+        """An OpenAI-protocol chat model that also speaks llama.cpp's schema-guided JSON.
+
+        Servers differ: vLLM, LM Studio and Ollama accept `response_format` of type
+        `json_schema`; llama-cpp-python's server rejects it and takes the schema inside
+        `{"type": "json_object", "schema": ...}`. Ask the standard way first.
+        """
+
+        def with_structured_output(  # type: ignore[override]
+            self, schema: type[BaseModel], *, include_raw: bool = False, **kwargs: Any
+        ) -> Runnable[LanguageModelInput, Any]:
+            import openai
+
+            standard = super().with_structured_output(
+                schema, method="json_schema", include_raw=include_raw
+            )
+            llama_style = self.bind(
+                response_format={"type": "json_object", "schema": schema.model_json_schema()}
+            )
+            dialect = parse_structured(llama_style, schema, include_raw=include_raw)
+            rejected = (
+                openai.BadRequestError,
+                openai.UnprocessableEntityError,
+                openai.InternalServerError,
+            )
+            return standard.with_fallbacks([dialect], exceptions_to_handle=rejected)
+
+    return ChatOpenAICompatible(
         model=context.model,
         base_url=_base_url(context),
         api_key=os.environ.get("OPENAI_API_KEY") or _NO_KEY,
         temperature=context.temperature,
-        max_completion_tokens=context.max_tokens,
+        max_tokens=context.max_tokens,
         timeout=context.request_timeout_s,
         max_retries=1,
     )
+
+
+def server_error(exc: BaseException) -> ModelUnavailableError | None:
+    """The user-facing error for an OpenAI client failure, or None if it is not one."""
+    try:
+        import openai
+    except ImportError:
+        return None
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelUnavailableError(
+            "The model server timed out. Raise request_timeout_s (EMOSTAGE_TIMEOUT)."
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelUnavailableError(
+            "Cannot reach the OpenAI-compatible server; check that it runs and --base-url."
+        )
+    if isinstance(exc, openai.APIStatusError):
+        detail = str(exc).splitlines()[0][:200]
+        return ModelUnavailableError(f"The model server failed ({exc.status_code}): {detail}")
+    return None
 
 
 def preflight_openai(context: Context) -> None:
@@ -41,6 +96,7 @@ def preflight_openai(context: Context) -> None:
 
     Raises:
         ModelUnavailableError: with a one-line message that says how to fix it.
+        ConfigError: no base URL.
     """
     url = _base_url(context)
     key = os.environ.get("OPENAI_API_KEY") or _NO_KEY

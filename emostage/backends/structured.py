@@ -1,7 +1,8 @@
-"""Structured output for chat models that take a JSON schema per call.
+"""Structured output from a JSON text answer, for models that take a JSON schema per call.
 
-Models built on this base accept `json_schema=` as a call option (llama.cpp turns it into a
-grammar) and parse the answer leniently, the way `with_structured_output` promises.
+Models built on `SchemaGuidedChatModel` accept `json_schema=` as a call option (llama.cpp
+turns it into a grammar); `parse_structured` gives any such answer the shape that
+`with_structured_output` promises.
 """
 
 from __future__ import annotations
@@ -29,6 +30,28 @@ def parse_json_lenient(text: str) -> Any:
     return json.loads(text, strict=False)  # llama.cpp's JSON grammar lets raw newlines in
 
 
+def parse_structured(
+    model: Runnable[LanguageModelInput, Any], schema: type[BaseModel], *, include_raw: bool
+) -> Runnable[LanguageModelInput, Any]:
+    """Call `model`, then parse its text answer into `schema` leniently."""
+
+    def parse(messages: LanguageModelInput) -> Any:
+        raw = model.invoke(messages)
+        parsed: BaseModel | None = None
+        error: Exception | None = None
+        try:
+            parsed = schema.model_validate(parse_json_lenient(raw.text))
+        except (ValueError, ValidationError) as exc:
+            error = exc
+        if include_raw:
+            return {"raw": raw, "parsed": parsed, "parsing_error": error}
+        if error:
+            raise error
+        return parsed
+
+    return RunnableLambda(parse, name=f"structured:{schema.__name__}")
+
+
 class SchemaGuidedChatModel(BaseChatModel):
     """A chat model whose structured output is a JSON-schema-constrained text answer."""
 
@@ -37,19 +60,4 @@ class SchemaGuidedChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, Any]:
         """Answer with JSON for `schema`, parsed into it; see `BaseChatModel`."""
         bound = self.bind(json_schema=schema.model_json_schema())
-
-        def parse(messages: LanguageModelInput) -> Any:
-            raw = bound.invoke(messages)
-            parsed: BaseModel | None = None
-            error: Exception | None = None
-            try:
-                parsed = schema.model_validate(parse_json_lenient(raw.text))
-            except (ValueError, ValidationError) as exc:
-                error = exc
-            if include_raw:
-                return {"raw": raw, "parsed": parsed, "parsing_error": error}
-            if error:
-                raise error
-            return parsed
-
-        return RunnableLambda(parse, name=f"{type(self).__name__}.structured")
+        return parse_structured(bound, schema, include_raw=include_raw)
