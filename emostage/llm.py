@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -109,6 +110,8 @@ def _gguf_path(context: Context) -> str:
         from emostage.backends.llamacpp import embedded_model_path
 
         return str(embedded_model_path())
+    if not Path(context.model_path).is_file():
+        raise ConfigError(f"No GGUF file at {context.model_path!r}; check --model-path.")
     return context.model_path
 
 
