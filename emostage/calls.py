@@ -13,9 +13,12 @@ from typing import Any, Literal, TypeVar
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError, create_model
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from emostage.errors import EmoStageError
+from emostage.context import Context
+from emostage.errors import EmoStageError, TransientModelError
 from emostage.llm import server_error
 from emostage.state import NodeReport, PhaseAssessment
 
@@ -23,6 +26,19 @@ SchemaT = TypeVar("SchemaT", bound=BaseModel)
 _BAD_ANSWER = (OutputParserException, ValidationError, ValueError)
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 _QUOTES = ('"', "'", "「", "」", "“", "”", "『", "』")
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """How hard to try: retries of a bad answer, attempts at a transient server fault."""
+
+    bad_answer_retries: int = 1
+    attempts: int = 3
+
+    @classmethod
+    def of(cls, context: Context) -> CallPolicy:
+        """The policy a turn's settings ask for."""
+        return cls(context.structured_retries, context.model_attempts)
 
 
 @dataclass
@@ -54,7 +70,7 @@ class NodeRun:
 def model_errors() -> Iterator[None]:
     """Turn a backend's transport and server failures into `ModelUnavailableError`.
 
-    They are not bad answers: retrying the same call would not fix them.
+    They are not bad answers: asking again at once would not fix them.
     """
     try:
         yield
@@ -66,23 +82,42 @@ def model_errors() -> Iterator[None]:
         raise
 
 
+def invoke_reliably(
+    model: Runnable[Any, Any], messages: Sequence[BaseMessage], attempts: int
+) -> Any:
+    """Invoke, retrying transient server faults with jittered exponential backoff.
+
+    A turn's wait is bounded: at most `attempts` calls, each under the HTTP timeout, with
+    at most 0.5 + 1 + 2 + ... (capped at 4) seconds of backoff between them.
+    """
+    retrying = Retrying(
+        retry=retry_if_exception_type(TransientModelError),
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential_jitter(multiplier=0.5, max=4, jitter=0.25),
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt, model_errors():
+            return model.invoke(list(messages))
+    raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
 def structured_call(
     run: NodeRun,
     model: BaseChatModel,
     schema: type[SchemaT],
     messages: Sequence[BaseMessage],
     *,
-    retries: int,
+    policy: CallPolicy,
     default: SchemaT,
 ) -> SchemaT:
-    """Ask for `schema`; after `retries` more unparseable answers, return `default`."""
+    """Ask for `schema`; after `policy.bad_answer_retries` more bad answers, `default`."""
     structured = model.with_structured_output(schema, include_raw=True)
     problem = ""
-    for _ in range(retries + 1):
+    for _ in range(policy.bad_answer_retries + 1):
         run.model_calls += 1
         try:
-            with model_errors():
-                result: Any = structured.invoke(list(messages))
+            result: Any = invoke_reliably(structured, messages, policy.attempts)
         except _BAD_ANSWER as exc:
             problem = type(exc).__name__
             continue
@@ -100,17 +135,16 @@ def text_call(
     model: BaseChatModel,
     messages: Sequence[BaseMessage],
     *,
+    policy: CallPolicy,
     labels: Sequence[str],
     fallback: str,
-    retries: int = 1,
 ) -> str:
-    """Ask for a chat message; after `retries` more empty or unreadable answers, `fallback`."""
+    """Ask for a chat message; after `policy.bad_answer_retries` more bad ones, `fallback`."""
     problem = "empty reply"
-    for _ in range(retries + 1):
+    for _ in range(policy.bad_answer_retries + 1):
         run.model_calls += 1
         try:
-            with model_errors():
-                answer = model.invoke(list(messages))
+            answer = invoke_reliably(model, messages, policy.attempts)
         except _BAD_ANSWER as exc:
             problem = f"unreadable reply ({type(exc).__name__})"
             continue

@@ -118,7 +118,14 @@ class Context:
     )
     structured_retries: int = field(
         default=1,
-        metadata={"description": "Retries of an unparseable analysis answer before falling back."},
+        metadata={"description": "Retries of an unusable model answer before falling back."},
+    )
+    model_attempts: int = field(
+        default=3,
+        metadata={
+            "description": "Attempts per call at a transient server fault, with backoff.",
+            "env": "EMOSTAGE_MODEL_ATTEMPTS",
+        },
     )
 
     def __post_init__(self) -> None:
@@ -148,6 +155,8 @@ class Context:
             )
         if self.request_timeout_s <= 0 or self.max_tokens < 16 or self.n_ctx < 512:
             raise ConfigError("Need request_timeout_s > 0, max_tokens >= 16 and n_ctx >= 512.")
+        if self.model_attempts < 1 or self.structured_retries < 0:
+            raise ConfigError("Need model_attempts >= 1 and structured_retries >= 0.")
 
     def model_settings(self) -> tuple[object, ...]:
         """The fields that decide which model object a turn needs."""

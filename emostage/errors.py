@@ -19,3 +19,7 @@ class ConfigError(EmoStageError):
 
 class ModelUnavailableError(EmoStageError):
     """The model server cannot be reached or does not have the model."""
+
+
+class TransientModelError(ModelUnavailableError):
+    """A fault that may pass (refused connection, timeout, 5xx, a cut stream): retried."""

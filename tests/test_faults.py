@@ -1,53 +1,85 @@
-"""What a user sees when the model server misbehaves: a clear error or a recorded fallback."""
+"""What a user sees when the model server misbehaves.
+
+Transient faults are retried with backoff and, if they last, end in one clear error within
+a bounded time; permanent faults fail at once; a garbled body falls back and is recorded.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from emostage import EmoStage, ModelUnavailableError, Reply
 from emostage.cli import app
+from emostage.errors import TransientModelError
 from emostage.testing.ollama_server import FAULTS, FakeOllama, Fault
 
 from .conftest import EXAMPLES
 
 DIALOGUE = [{"role": "client", "content": "I keep crying at night."}]
 TIMEOUT_S = 0.5
-ERRORS: dict[Fault, str] = {
+ATTEMPTS = 2
+TRANSIENT: dict[Fault, str] = {
     "refuse": "Cannot reach the model server",
     "delay": "timed out",
     "http_500": r"failed \(500\): model runner has unexpectedly stopped",
-    "model_not_found": "not found",
     "cut_stream": "connection to the model server broke",
 }
+# Each attempt is bounded by the timeout, and the backoff between two by about 1 s.
+BOUND_S = ATTEMPTS * TIMEOUT_S + (ATTEMPTS - 1) * 1.0 + 1.0
+sync_and_async = pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 
 
-def respond(server: FakeOllama, *, use_async: bool) -> Reply:
-    stage = EmoStage(ollama_host=server.url, request_timeout_s=TIMEOUT_S)
+def respond(server: FakeOllama, *, use_async: bool, **settings: Any) -> Reply:
+    stage = EmoStage(
+        ollama_host=server.url, request_timeout_s=TIMEOUT_S, model_attempts=ATTEMPTS, **settings
+    )
     if use_async:
         return asyncio.run(stage.arespond(DIALOGUE))
     return stage.respond(DIALOGUE)
 
 
 def test_every_fault_mode_is_covered() -> None:
-    assert set(ERRORS) | {"not_json"} == set(FAULTS)
+    assert set(TRANSIENT) | {"model_not_found", "not_json"} == set(FAULTS)
 
 
-@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
-@pytest.mark.parametrize("fault", list(ERRORS))
-def test_server_faults_raise_one_clear_error_without_hanging(fault: Fault, use_async: bool) -> None:
-    with FakeOllama(fault=fault, delay_s=5 * TIMEOUT_S) as server:
+@sync_and_async
+@pytest.mark.parametrize("fault", list(TRANSIENT))
+def test_lasting_transient_faults_are_retried_then_reported(fault: Fault, use_async: bool) -> None:
+    with FakeOllama(fault=fault, delay_s=4 * TIMEOUT_S) as server:
         started = time.monotonic()
-        with pytest.raises(ModelUnavailableError, match=ERRORS[fault]) as error:
-            respond(server, use_async=use_async)
-    assert time.monotonic() - started < 4 * TIMEOUT_S + 1
+        with pytest.raises(TransientModelError, match=TRANSIENT[fault]) as error:
+            respond(server, use_async=use_async, mode="baseline")
+        elapsed = time.monotonic() - started
+        calls = len(server.requests)
+    assert elapsed < BOUND_S
     assert "\n" not in str(error.value)
+    assert calls == (0 if fault == "refuse" else ATTEMPTS)
 
 
-@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+@sync_and_async
+@pytest.mark.parametrize("fault", ["http_500", "cut_stream", "delay"])
+def test_a_passing_fault_is_retried_and_the_turn_succeeds(fault: Fault, use_async: bool) -> None:
+    with FakeOllama(fault=fault, fault_times=2, delay_s=4 * TIMEOUT_S) as server:
+        reply = respond(server, use_async=use_async)
+    assert reply.response.startswith("(scripted test reply)")
+    assert reply.diagnostics.fallbacks == []
+
+
+@sync_and_async
+def test_a_missing_model_fails_fast_without_retries(use_async: bool) -> None:
+    with FakeOllama(fault="model_not_found") as server:
+        with pytest.raises(ModelUnavailableError, match="not found") as error:
+            respond(server, use_async=use_async, mode="baseline")
+        assert len(server.requests) == 1
+    assert not isinstance(error.value, TransientModelError)
+
+
+@sync_and_async
 def test_a_non_json_body_falls_back_and_is_recorded(use_async: bool) -> None:
     with FakeOllama(fault="not_json") as server:
         reply = respond(server, use_async=use_async)
@@ -58,10 +90,11 @@ def test_a_non_json_body_falls_back_and_is_recorded(use_async: bool) -> None:
     assert nodes == ["recognize_phase", "take_perspective", "draft_exploration"]
 
 
-@pytest.mark.parametrize("fault", ["refuse", "http_500", "cut_stream", "delay"])
+@pytest.mark.parametrize("fault", ["refuse", "http_500", "cut_stream", "delay", "model_not_found"])
 def test_cli_reports_a_fault_in_one_line(fault: Fault, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMOSTAGE_TIMEOUT", str(TIMEOUT_S))
-    with FakeOllama(fault=fault, delay_s=5 * TIMEOUT_S) as server:
+    monkeypatch.setenv("EMOSTAGE_MODEL_ATTEMPTS", "1")
+    with FakeOllama(fault=fault, delay_s=4 * TIMEOUT_S) as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)
         result = CliRunner().invoke(app, ["respond", str(EXAMPLES / "en_breakup.json")])
     assert result.exit_code == 2

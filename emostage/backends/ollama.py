@@ -7,7 +7,7 @@ import ollama
 from langchain_core.language_models import BaseChatModel
 
 from emostage.context import Context
-from emostage.errors import ModelUnavailableError
+from emostage.errors import ModelUnavailableError, TransientModelError
 
 # Transport failures: ollama re-raises httpx.ConnectError as the builtin ConnectionError,
 # but other paths (timeouts, a stream cut mid-way) raise httpx's own classes. No shared base.
@@ -28,22 +28,24 @@ def normalize_host(host: str) -> str:
 def server_error(exc: BaseException) -> ModelUnavailableError | None:
     """The user-facing error for an Ollama client failure, or None if it is not one."""
     if isinstance(exc, httpx.TimeoutException):
-        return ModelUnavailableError(
+        return TransientModelError(
             "The model server timed out. Raise request_timeout_s (EMOSTAGE_TIMEOUT) "
             "or use a smaller model."
         )
     if isinstance(exc, ConnectionError | httpx.ConnectError):
-        return ModelUnavailableError(
-            "Cannot reach the model server. Is it running (`ollama serve`)?"
-        )
+        return TransientModelError("Cannot reach the model server. Is it running (`ollama serve`)?")
     if isinstance(exc, httpx.TransportError):
-        return ModelUnavailableError(
+        return TransientModelError(
             f"The connection to the model server broke ({type(exc).__name__}); try again."
         )
     if isinstance(exc, ollama.ResponseError):
         if exc.status_code == 404:
             return ModelUnavailableError(f"Model not found: {exc.error}. Pull it first.")
-        return ModelUnavailableError(f"The model server failed ({exc.status_code}): {exc.error}")
+        failed = f"The model server failed ({exc.status_code}): {exc.error}"
+        # 5xx and a broken stream (-1) may pass; other statuses are bad requests.
+        if exc.status_code >= 500 or exc.status_code < 0:
+            return TransientModelError(failed)
+        return ModelUnavailableError(failed)
     return None
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from emostage.backends.structured import parse_structured
 from emostage.context import Context
-from emostage.errors import ConfigError, ModelUnavailableError
+from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError
 
 _NO_KEY = "not-needed"  # local servers ignore the key, but the client requires one
 _INSTALL = "Install the openai backend: pip install 'emostage[openai]'."
@@ -67,7 +67,7 @@ def build_openai(context: Context) -> BaseChatModel:
         temperature=context.temperature,
         max_tokens=context.max_tokens,
         timeout=context.request_timeout_s,
-        max_retries=1,
+        max_retries=0,  # EmoStage retries transient faults itself, for every backend
     )
 
 
@@ -78,16 +78,17 @@ def server_error(exc: BaseException) -> ModelUnavailableError | None:
     except ImportError:
         return None
     if isinstance(exc, openai.APITimeoutError):
-        return ModelUnavailableError(
+        return TransientModelError(
             "The model server timed out. Raise request_timeout_s (EMOSTAGE_TIMEOUT)."
         )
     if isinstance(exc, openai.APIConnectionError):
-        return ModelUnavailableError(
+        return TransientModelError(
             "Cannot reach the OpenAI-compatible server; check that it runs and --base-url."
         )
     if isinstance(exc, openai.APIStatusError):
         detail = str(exc).splitlines()[0][:200]
-        return ModelUnavailableError(f"The model server failed ({exc.status_code}): {detail}")
+        kind = TransientModelError if exc.status_code >= 500 else ModelUnavailableError
+        return kind(f"The model server failed ({exc.status_code}): {detail}")
     return None
 
 

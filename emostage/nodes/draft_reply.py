@@ -7,7 +7,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 
-from emostage.calls import NodeRun, text_call
+from emostage.calls import CallPolicy, NodeRun, text_call
 from emostage.context import Context, resolve_context
 from emostage.llm import ModelSource
 from emostage.messages import TurnView, draft_instruction
@@ -41,6 +41,7 @@ def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None)
             run,
             models.get(context),
             [*view.prefix, HumanMessage(instruction)],
+            policy=CallPolicy.of(context),
             labels=view.labels,
             fallback=view.prompts.fallback_reply,
         )

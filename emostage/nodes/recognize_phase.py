@@ -7,7 +7,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 
-from emostage.calls import NodeRun, phase_schema, structured_call
+from emostage.calls import CallPolicy, NodeRun, phase_schema, structured_call
 from emostage.context import Context, resolve_context
 from emostage.llm import ModelSource
 from emostage.messages import TurnView, phase_instruction
@@ -35,7 +35,7 @@ def make_recognize_phase(models: ModelSource, taxonomy: Taxonomy) -> Node:
             models.get(context),
             schema,
             [*view.prefix, HumanMessage(instruction)],
-            retries=context.structured_retries,
+            policy=CallPolicy.of(context),
             default=schema(phase=previous),
         )
         return {

@@ -6,7 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from emostage.calls import NodeRun, text_call
+from emostage.calls import CallPolicy, NodeRun, text_call
 from emostage.context import Context, resolve_context
 from emostage.llm import ModelSource
 from emostage.messages import TurnView, baseline_messages
@@ -26,6 +26,7 @@ def make_respond_baseline(models: ModelSource) -> Node:
             run,
             models.get(context),
             baseline_messages(view.turns, view.prompts, context),
+            policy=CallPolicy.of(context),
             labels=view.labels,
             fallback=view.prompts.fallback_reply,
         )

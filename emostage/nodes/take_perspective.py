@@ -7,7 +7,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 
-from emostage.calls import NodeRun, structured_call
+from emostage.calls import CallPolicy, NodeRun, structured_call
 from emostage.context import Context, resolve_context
 from emostage.llm import ModelSource
 from emostage.messages import TurnView, perspective_instruction
@@ -30,7 +30,7 @@ def make_take_perspective(models: ModelSource) -> Node:
             models.get(context),
             Perspective,
             [*view.prefix, HumanMessage(perspective_instruction(view.prompts))],
-            retries=context.structured_retries,
+            policy=CallPolicy.of(context),
             default=Perspective(),
         )
         return {"perspective": perspective, "reports": run.report()}

@@ -55,12 +55,22 @@ class FakeOllama:
         *,
         models: tuple[str, ...] = ("qwen2.5:7b",),
         fault: Fault | None = None,
+        fault_times: int | None = None,
         delay_s: float = 3.0,
     ) -> None:
-        """Prepare the server; `start()` (or `with`) opens it."""
+        """Prepare the server; `start()` (or `with`) opens it.
+
+        Args:
+            model: Writes the answers; default: a `ScriptedChatModel`.
+            models: Model names the server says it has.
+            fault: What goes wrong on `/api/chat`.
+            fault_times: Only the first N chat requests fail; default: all of them.
+            delay_s: How long the `delay` fault waits before answering.
+        """
         self.model = model or ScriptedChatModel()
         self.models = models
         self.fault = fault
+        self.fault_times = fault_times
         self.delay_s = delay_s
         self.requests: list[dict[str, Any]] = []
         self._server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
@@ -120,18 +130,24 @@ class FakeOllama:
     def _chat(self, request: Request) -> Response:
         body: dict[str, Any] = request.get_json()
         self.requests.append(body)
-        if self.fault == "delay":
+        fault = self._fault_now()
+        if fault == "delay":
             time.sleep(self.delay_s)
-        if self.fault == "http_500":
+        if fault == "http_500":
             return _json({"error": "model runner has unexpectedly stopped"}, status=500)
-        if self.fault == "model_not_found" or body.get("model") not in self.models:
+        if fault == "model_not_found" or body.get("model") not in self.models:
             return _json({"error": f"model '{body.get('model')}' not found"}, status=404)
-        if self.fault == "not_json":
+        if fault == "not_json":
             return Response("<html>502 Bad Gateway</html>", status=200, content_type="text/html")
         answer = self._answer(body)
         if not body.get("stream", True):
             return _json({**_done(body, answer), "message": _message(answer.text)})
-        return Response(self._stream(body, answer), content_type="application/x-ndjson")
+        return Response(self._stream(body, answer, fault), content_type="application/x-ndjson")
+
+    def _fault_now(self) -> Fault | None:
+        if self.fault_times is not None and len(self.requests) > self.fault_times:
+            return None
+        return self.fault
 
     def _answer(self, body: dict[str, Any]) -> AIMessage:
         messages = [_ROLES[m["role"]](content=m["content"]) for m in body["messages"]]
@@ -142,10 +158,12 @@ class FakeOllama:
         result = self.model.invoke(messages, **options)
         return result if isinstance(result, AIMessage) else AIMessage(content=result.text)
 
-    def _stream(self, body: dict[str, Any], answer: AIMessage) -> Iterator[str]:
+    def _stream(
+        self, body: dict[str, Any], answer: AIMessage, fault: Fault | None
+    ) -> Iterator[str]:
         pieces = _pieces(answer.text)
         for index, piece in enumerate(pieces):
-            if self.fault == "cut_stream" and index == len(pieces) // 2:
+            if fault == "cut_stream" and index == len(pieces) // 2:
                 raise StreamCut("connection dropped mid-stream (fault injection)")
             line = {"model": body["model"], "created_at": _now(), "message": _message(piece)}
             yield json.dumps({**line, "done": False}) + "\n"
