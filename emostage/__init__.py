@@ -12,6 +12,7 @@ from emostage.errors import (
 )
 from emostage.graph import build_graph
 from emostage.phases import Taxonomy, load_taxonomy
+from emostage.safety import RiskAssessment, screen_risk
 from emostage.state import Perspective, PhaseAssessment, Reply, Turn
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Perspective",
     "PhaseAssessment",
     "Reply",
+    "RiskAssessment",
     "Taxonomy",
     "TaxonomyError",
     "Turn",
@@ -32,4 +34,5 @@ __all__ = [
     "load_dialogue",
     "load_taxonomy",
     "parse_dialogue",
+    "screen_risk",
 ]

@@ -19,6 +19,7 @@ from emostage.errors import ConfigError
 from emostage.graph import build_graph
 from emostage.llm import describe_model, preflight, resolve_backend
 from emostage.phases import Taxonomy
+from emostage.safety import RiskAssessment
 from emostage.state import Diagnostics, InputState, NodeReport, Reply, Turn
 
 DialogueLike = Sequence[Turn | Mapping[str, Any]] | Mapping[str, Any]
@@ -146,6 +147,7 @@ class EmoStage:
             perspective=output.get("perspective"),
             language=output.get("language", ""),
             mode=context.mode,
+            risk=output.get("risk") or RiskAssessment(),
             diagnostics=Diagnostics(
                 model=describe_model(self.chat_model, context),
                 nodes=reports,

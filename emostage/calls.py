@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError, create_model
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from emostage.context import Context
-from emostage.errors import EmoStageError, TransientModelError
+from emostage.errors import EmoStageError, ModelUnavailableError, TransientModelError
 from emostage.llm import server_error
 from emostage.state import NodeReport, PhaseAssessment
 
@@ -111,7 +111,11 @@ def structured_call(
     policy: CallPolicy,
     default: SchemaT,
 ) -> SchemaT:
-    """Ask for `schema`; after `policy.bad_answer_retries` more bad answers, `default`."""
+    """Ask for `schema`; after `policy.bad_answer_retries` more bad answers, `default`.
+
+    An unavailable model also yields `default`: the analysis never stops a turn, so a
+    crisis turn can still be answered. A drafting call then reports the outage.
+    """
     structured = model.with_structured_output(schema, include_raw=True)
     problem = ""
     for _ in range(policy.bad_answer_retries + 1):
@@ -121,6 +125,9 @@ def structured_call(
         except _BAD_ANSWER as exc:
             problem = type(exc).__name__
             continue
+        except ModelUnavailableError as exc:
+            run.fallback = f"model unavailable ({type(exc).__name__})"
+            return default
         parsed = result.get("parsed") if isinstance(result, dict) else result
         if isinstance(parsed, schema):
             return parsed

@@ -89,6 +89,20 @@ class Context:
             "env": "EMOSTAGE_LANGUAGE",
         },
     )
+    locale: str | None = field(
+        default=None,
+        metadata={
+            "description": "Locale for crisis resources, e.g. 'en-GB'; default: the language.",
+            "env": "EMOSTAGE_LOCALE",
+        },
+    )
+    crisis_resources: str | None = field(
+        default=None,
+        metadata={
+            "description": "YAML file of crisis resources by language or locale.",
+            "env": "EMOSTAGE_CRISIS_RESOURCES",
+        },
+    )
     mode: Mode = field(
         default="emostage",
         metadata={

@@ -1,8 +1,9 @@
-"""The EmoStage graph: analyse the client's turn in parallel, then draft by phase.
+"""The EmoStage graph: screen and analyse the client's turn in parallel, then draft.
 
-START -> recognize_phase ┐
-START -> take_perspective┴-> plan_reply -> route_by_phase -> draft_<phase> -> END
-START -> respond_baseline -> END                     (mode="baseline")
+START -> screen_risk, recognize_phase, take_perspective      (one step, in parallel)
+      -> plan_reply -> route_by_phase -> draft_crisis | draft_<phase> | draft_general
+                                         | respond_baseline -> END
+The baseline (mode="baseline") runs the screen only, then one plain call.
 """
 
 from __future__ import annotations
@@ -17,10 +18,17 @@ from langgraph.graph.state import CompiledStateGraph
 
 from emostage.context import Context
 from emostage.llm import ModelSource
+from emostage.nodes.draft_crisis import make_draft_crisis
 from emostage.nodes.draft_reply import make_draft_reply
-from emostage.nodes.plan_reply import GENERAL_STRATEGY, make_plan_reply
+from emostage.nodes.plan_reply import (
+    BASELINE_STRATEGY,
+    CRISIS_STRATEGY,
+    GENERAL_STRATEGY,
+    make_plan_reply,
+)
 from emostage.nodes.recognize_phase import make_recognize_phase
 from emostage.nodes.respond_baseline import make_respond_baseline
+from emostage.nodes.screen_risk import screen_risk
 from emostage.nodes.take_perspective import make_take_perspective
 from emostage.phases import Taxonomy, load_taxonomy
 from emostage.routing import ANALYSIS_NODES, route_by_mode, route_by_phase
@@ -46,22 +54,24 @@ def build_graph(
     models = ModelSource(model)
     drafts = {f"draft_{p}": make_draft_reply(models, phases, p) for p in phases.ids}
     drafts[GENERAL_STRATEGY] = make_draft_reply(models, phases, None)
+    drafts[CRISIS_STRATEGY] = make_draft_crisis(models)
+    drafts[BASELINE_STRATEGY] = make_respond_baseline(models)
 
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=OutputState
     )
+    builder.add_node("screen_risk", screen_risk)
     builder.add_node("recognize_phase", make_recognize_phase(models, phases))
     builder.add_node("take_perspective", make_take_perspective(models))
-    builder.add_node("respond_baseline", make_respond_baseline(models))
     builder.add_node("plan_reply", make_plan_reply(phases))
     for name, node in drafts.items():
         builder.add_node(name, node)
         builder.add_edge(name, END)
 
     builder.add_conditional_edges(START, route_by_mode, ANALYSIS_NODES)
-    builder.add_edge(["recognize_phase", "take_perspective"], "plan_reply")
+    for analysis in ANALYSIS_NODES:  # all run in one step, so plan_reply runs once after them
+        builder.add_edge(analysis, "plan_reply")
     builder.add_conditional_edges("plan_reply", route_by_phase, list(drafts))
-    builder.add_edge("respond_baseline", END)
     return builder.compile(checkpointer=_allow_state_types(checkpointer), name="EmoStage")
 
 

@@ -9,17 +9,17 @@ from langgraph.runtime import Runtime
 from emostage.context import Context, resolve_context
 from emostage.state import State
 
-AnalysisNode = Literal["recognize_phase", "take_perspective", "respond_baseline"]
+AnalysisNode = Literal["screen_risk", "recognize_phase", "take_perspective"]
 ANALYSIS_NODES: list[str] = list(get_args(AnalysisNode))
 
 
 def route_by_mode(state: State, runtime: Runtime[Context]) -> list[AnalysisNode]:
-    """Fan out to both analyses in parallel, or go straight to the baseline reply."""
+    """Fan out to the risk screen and both analyses; the baseline gets the screen only."""
     if resolve_context(runtime.context).mode == "baseline":
-        return ["respond_baseline"]
-    return ["recognize_phase", "take_perspective"]
+        return ["screen_risk"]
+    return ["screen_risk", "recognize_phase", "take_perspective"]
 
 
 def route_by_phase(state: State) -> str:
-    """Follow the strategy `plan_reply` chose: one draft node per phase, or the general one."""
+    """Follow `plan_reply`'s choice: crisis, baseline, a phase's draft node, or the general one."""
     return state.strategy

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
+from emostage.safety import RiskAssessment, RiskLevel
+
 Role = Literal["client", "counselor"]
 SupportNeed = Literal[
     "being_heard",
@@ -68,6 +70,10 @@ class Perspective(BaseModel):
         default_factory=list
     )
     unspoken_needs: ShortText = ""
+    risk: RiskLevel = Field(
+        default="none", description="The model's own reading of danger to or from the client."
+    )
+    risk_reason: ShortText = ""
 
     def is_empty(self) -> bool:
         """True when nothing was inferred (skipped or fallen back)."""
@@ -109,6 +115,7 @@ class Reply(BaseModel):
     perspective: Perspective | None
     language: str
     mode: str
+    risk: RiskAssessment = Field(description="Danger signalled, for a host app to hand over.")
     diagnostics: Diagnostics
 
 
@@ -144,6 +151,7 @@ class OutputState:
     phase: str | None = None
     phase_rationale: str = ""
     perspective: Perspective | None = None
+    risk: RiskAssessment | None = None
     language: str = ""
     reports: Annotated[dict[str, NodeReport], merge_reports] = field(default_factory=dict)
 
@@ -156,4 +164,10 @@ class State(InputState, OutputState):
 
 
 # Classes stored in checkpoints, registered with the checkpointer by `build_graph`.
-CHECKPOINT_TYPES: tuple[type[BaseModel], ...] = (Turn, Emotion, Perspective, NodeReport)
+CHECKPOINT_TYPES: tuple[type[BaseModel], ...] = (
+    Turn,
+    Emotion,
+    Perspective,
+    NodeReport,
+    RiskAssessment,
+)

@@ -30,6 +30,7 @@ def test_respond_json_prints_a_full_reply() -> None:
     assert reply["phase"] == "exploration"
     assert reply["perspective"]["support_needs"] == ["being_heard"]
     assert {n["node"] for n in reply["diagnostics"]["nodes"]} == {
+        "screen_risk",
         "recognize_phase",
         "take_perspective",
         "draft_exploration",

@@ -12,6 +12,7 @@ from emostage.state import Turn
 from emostage.testing import SCRIPTED_REPLY, ScriptedChatModel
 
 IVEY = load_taxonomy("ivey").ids
+ANALYSES = ("screen_risk", "recognize_phase", "take_perspective")
 HILL = load_taxonomy("hill").ids
 
 
@@ -32,7 +33,7 @@ def test_routes_each_phase_to_its_draft_node(
     model = ScriptedChatModel(phase=phase)
     out = run(model, english_dialogue, taxonomy)
     assert out["phase"] == phase
-    assert set(out["reports"]) == {"recognize_phase", "take_perspective", f"draft_{phase}"}
+    assert set(out["reports"]) == {*ANALYSES, f"draft_{phase}"}
     # The draft call carries that phase's own strategy text.
     strategy = load_taxonomy(taxonomy).phase(phase).text("en").definition
     draft_messages = model.calls[-1][1]
@@ -65,12 +66,12 @@ def test_analysis_nodes_run_in_parallel(english_dialogue: list[Turn]) -> None:
 def test_graph_is_a_fan_out_then_router() -> None:
     graph = build_graph(ScriptedChatModel()).get_graph()
     edges = {(e.source, e.target, e.conditional) for e in graph.edges}
-    assert ("__start__", "recognize_phase", True) in edges
-    assert ("__start__", "take_perspective", True) in edges
-    assert ("recognize_phase", "plan_reply", False) in edges
-    assert ("take_perspective", "plan_reply", False) in edges
+    for analysis in ANALYSES:
+        assert ("__start__", analysis, True) in edges
+        assert (analysis, "plan_reply", False) in edges
     targets = {t for s, t, c in edges if s == "plan_reply" and c}
-    assert targets == {f"draft_{p}" for p in IVEY} | {"draft_general"}
+    others = {"draft_general", "draft_crisis", "respond_baseline"}
+    assert targets == {f"draft_{p}" for p in IVEY} | others
 
 
 def test_mermaid_snapshot(snapshot: Any) -> None:
@@ -97,7 +98,7 @@ def test_baseline_is_one_plain_call(english_dialogue: list[Turn]) -> None:
     model = ScriptedChatModel()
     out = run(model, english_dialogue, mode="baseline")
     assert out["response"] == SCRIPTED_REPLY
-    assert list(out["reports"]) == ["respond_baseline"]
+    assert set(out["reports"]) == {"screen_risk", "respond_baseline"}
     assert len(model.calls) == 1
     system = model.calls[0][1][0].content
     assert "counselor" in system and "support" not in system  # the plain persona
@@ -163,7 +164,7 @@ def test_reports_of_a_thread_describe_the_latest_turn_only(english_dialogue: lis
     stage = EmoStage(ScriptedChatModel(), checkpointer=InMemorySaver())
     stage.respond(english_dialogue, thread_id="x")
     reply = stage.respond([{"role": "client", "content": "Yes."}], thread_id="x", mode="baseline")
-    assert [n.node for n in reply.diagnostics.nodes] == ["respond_baseline"]
+    assert [n.node for n in reply.diagnostics.nodes] == ["screen_risk", "respond_baseline"]
 
 
 def test_stream_yields_only_the_reply_tokens(english_dialogue: list[Turn]) -> None:
@@ -176,9 +177,5 @@ def test_arespond_matches_respond(english_dialogue: list[Turn]) -> None:
 
     reply = asyncio.run(EmoStage(ScriptedChatModel(phase="rapport")).arespond(english_dialogue))
     assert reply.phase == "rapport" and reply.response == SCRIPTED_REPLY
-    assert {n.node for n in reply.diagnostics.nodes} == {
-        "recognize_phase",
-        "take_perspective",
-        "draft_rapport",
-    }
+    assert {n.node for n in reply.diagnostics.nodes} == {*ANALYSES, "draft_rapport"}
     assert all(n.latency_ms >= 0 for n in reply.diagnostics.nodes)

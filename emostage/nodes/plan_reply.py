@@ -1,23 +1,39 @@
-"""Join point of the analysis: picks the drafting strategy the router will follow."""
+"""Join point of the analysis: settles the risk level and picks the drafting strategy."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from langgraph.runtime import Runtime
+
+from emostage.context import Context, resolve_context
 from emostage.nodes import Node
 from emostage.phases import Taxonomy
+from emostage.safety import RiskAssessment
 from emostage.state import State
 
 GENERAL_STRATEGY = "draft_general"
+CRISIS_STRATEGY = "draft_crisis"
+BASELINE_STRATEGY = "respond_baseline"
 
 
 def make_plan_reply(taxonomy: Taxonomy) -> Node:
-    """A node that maps the recognized phase to its draft node."""
+    """A node that routes a crisis to the crisis strategy, else by mode and phase."""
 
-    def plan_reply(state: State) -> dict[str, Any]:
-        # No phase (ablation or an id edited out of the taxonomy): phase-neutral drafting.
-        if state.phase in taxonomy.ids:
-            return {"strategy": f"draft_{state.phase}"}
-        return {"strategy": GENERAL_STRATEGY}
+    def plan_reply(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        risk = state.risk or RiskAssessment()
+        if state.perspective and state.perspective.risk != "none":
+            # Combine upward only: the model can raise the screen's level, never lower it.
+            judged = RiskAssessment(level=state.perspective.risk, reasons=["model judgment"])
+            risk = risk.raised_by(judged)
+        if risk.level == "crisis":
+            strategy = CRISIS_STRATEGY  # whatever the phase or mode
+        elif resolve_context(runtime.context).mode == "baseline":
+            strategy = BASELINE_STRATEGY
+        elif state.phase in taxonomy.ids:
+            strategy = f"draft_{state.phase}"
+        else:  # no phase (ablation, or an id not in the taxonomy): phase-neutral drafting
+            strategy = GENERAL_STRATEGY
+        return {"risk": risk, "strategy": strategy}
 
     return plan_reply

@@ -45,6 +45,9 @@ class PromptSet(BaseModel):
     phase_label: str
     perspective_labels: PerspectiveLabels
     support_needs: dict[SupportNeed, str]
+    draft_crisis: str
+    crisis_resources_header: str
+    crisis_fallback: str
     baseline_persona: str
     baseline_instruction: str
     fallback_reply: str
