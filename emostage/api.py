@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -12,10 +13,12 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessageChunk
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Durability
+from langsmith import tracing_context
 
 from emostage.context import Context
 from emostage.dialogue import parse_dialogue, require_client_last
-from emostage.errors import ConfigError
+from emostage.errors import ConfigError, InputError
 from emostage.graph import build_graph
 from emostage.llm import describe_model, preflight, resolve_backend
 from emostage.phases import Taxonomy
@@ -61,6 +64,9 @@ class EmoStage:
                 f"Unknown setting: {exc}. See emostage.Context for the fields."
             ) from None
         self.chat_model = chat_model
+        # With a checkpointer, "sync" puts the client's words on disk before any model call,
+        # so a crash mid-turn loses nothing. (LangGraph rejects it without a checkpointer.)
+        self._durability: Durability | None = "sync" if checkpointer else None
         self.graph = build_graph(chat_model, taxonomy=taxonomy, checkpointer=checkpointer)
 
     def preflight(self) -> str:
@@ -92,33 +98,58 @@ class EmoStage:
             **overrides: `Context` fields for this call only.
         """
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        return self._reply(self.graph.invoke(payload, config, context=context), context)
+        # durability=self._durability: with a checkpointer, the client's words are on disk before any
+        # model call, so a crash mid-turn loses nothing.
+        with _tracing(context):
+            output = self.graph.invoke(
+                payload, config, context=context, durability=self._durability
+            )
+        return self._reply(output, context)
 
     async def arespond(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
     ) -> Reply:
         """Async `respond`."""
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        return self._reply(await self.graph.ainvoke(payload, config, context=context), context)
+        with _tracing(context):
+            output = await self.graph.ainvoke(
+                payload, config, context=context, durability=self._durability
+            )
+        return self._reply(output, context)
 
     def stream(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
     ) -> Iterator[str]:
         """Yield the reply's text as the model writes it."""
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        for part in self.graph.stream(payload, config, context=context, stream_mode="messages"):
-            if text := _reply_text(part):
-                yield text
+        with _tracing(context):
+            parts = self.graph.stream(
+                payload,
+                config,
+                context=context,
+                stream_mode="messages",
+                durability=self._durability,
+            )
+            for part in parts:
+                if text := _reply_text(part):
+                    yield text
 
     async def astream(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
     ) -> AsyncIterator[str]:
         """Async `stream`."""
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        stream = self.graph.astream(payload, config, context=context, stream_mode="messages")
-        async for part in stream:
-            if text := _reply_text(part):
-                yield text
+        with _tracing(context):
+            parts = self.graph.astream(
+                payload,
+                config,
+                context=context,
+                stream_mode="messages",
+                durability=self._durability,
+            )
+            async for part in parts:
+                if text := _reply_text(part):
+                    yield text
 
     def _prepare(
         self, dialogue: DialogueLike, thread_id: str | None, overrides: Mapping[str, Any]
@@ -134,6 +165,12 @@ class EmoStage:
         )
         if thread_id is None:
             require_client_last(turns)
+        size = sum(len(t.content) for t in turns)
+        if size > context.max_input_chars:
+            raise InputError(
+                f"The dialogue is too long ({size:,} characters; the limit is "
+                f"{context.max_input_chars:,}). Trim it, or raise max_input_chars."
+            )
         thread = thread_id or uuid.uuid4().hex
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
         return InputState(dialogue=turns), config, context
@@ -154,6 +191,14 @@ class EmoStage:
                 fallbacks=[f"{r.node}: {r.fallback}" for r in reports if r.fallback],
             ),
         )
+
+
+def _tracing(context: Context) -> AbstractContextManager[None]:
+    """Keep LangSmith tracing off, even if the environment turns it on, unless allowed.
+
+    Traces would carry client text off the machine.
+    """
+    return tracing_context(enabled=None if context.allow_tracing else False)
 
 
 def _reply_text(part: Any) -> str:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import sqlite3
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import platformdirs
 import typer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from rich.console import Console
@@ -22,6 +19,7 @@ from emostage.dialogue import load_dialogue, parse_dialogue, parse_json
 from emostage.errors import EmoStageError
 from emostage.graph import build_graph
 from emostage.llm import describe_model
+from emostage.sessions import delete_session, list_sessions, open_store, store_path
 
 app = typer.Typer(
     help="EmoStage: the next counselor turn, via perspective-taking and phase recognition.",
@@ -158,7 +156,7 @@ def chat(
 
     def action() -> None:
         name = session or uuid.uuid4().hex[:8]
-        with _session_store() as saver:
+        with open_store() as saver:
             stage = _stage(
                 taxonomy,
                 saver,
@@ -206,18 +204,6 @@ def _print_history(stage: EmoStage, session: str) -> None:
         out.print(turn.content, highlight=False, markup=False)
 
 
-@contextmanager
-def _session_store() -> Iterator[SqliteSaver]:
-    path = Path(platformdirs.user_data_dir("emostage")) / "sessions.sqlite"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)  # sessions hold client words: owner-only
-    connection = sqlite3.connect(path, check_same_thread=False)
-    try:
-        yield SqliteSaver(connection)
-    finally:
-        connection.close()
-
-
 @app.command()
 def graph(taxonomy: TaxonomyOpt = "ivey", debug: Debug = False) -> None:
     """Print the graph as a mermaid diagram."""
@@ -238,5 +224,35 @@ def doctor(
     def action() -> None:
         stage = _stage(model=model, backend=backend, model_path=model_path, base_url=base_url)
         out.print(f"[green]ok[/] {describe_model(None, stage.context)} is ready")
+
+    _run(debug, action)
+
+
+sessions = typer.Typer(help="See and erase the chat sessions stored on this machine.")
+app.add_typer(sessions, name="sessions")
+
+
+@sessions.command("list")
+def sessions_list() -> None:
+    """List stored sessions: name, turns, last change."""
+    with open_store() as saver:
+        stored = list_sessions(saver)
+    if not stored:
+        err.print(f"[dim]no sessions stored in {store_path()}[/]")
+    for info in stored:
+        out.print(f"{info.name}\t{info.turns} turns\t{info.updated}", markup=False)
+
+
+@sessions.command("delete")
+def sessions_delete(
+    name: Annotated[str, typer.Argument(help="The session to erase.")],
+    debug: Debug = False,
+) -> None:
+    """Erase one session and every message in it."""
+
+    def action() -> None:
+        with open_store() as saver:
+            delete_session(saver, name)
+        out.print(f"deleted session {name!r}")
 
     _run(debug, action)

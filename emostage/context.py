@@ -130,6 +130,17 @@ class Context:
         default=2000,
         metadata={"description": "Longer turns are shortened in the middle before prompting."},
     )
+    max_input_chars: int = field(
+        default=200_000,
+        metadata={"description": "Longest dialogue accepted, in characters, before windowing."},
+    )
+    allow_tracing: bool = field(
+        default=False,
+        metadata={
+            "description": "Let LangSmith tracing (LANGSMITH_TRACING) see client text. Off.",
+            "env": "EMOSTAGE_ALLOW_TRACING",
+        },
+    )
     structured_retries: int = field(
         default=1,
         metadata={"description": "Retries of an unusable model answer before falling back."},
@@ -191,6 +202,8 @@ def _coerce(raw: str, annotation: object, env_name: str) -> object:
     """Convert an environment string to the field's type (annotations are strings here)."""
     kind = str(annotation)
     try:
+        if kind.startswith("bool"):
+            return raw.strip().lower() in ("1", "true", "yes", "on")
         if kind.startswith("float"):
             return float(raw)
         if kind.startswith("int"):

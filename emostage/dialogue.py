@@ -14,6 +14,7 @@ from emostage.errors import InputError
 from emostage.phases import Language
 from emostage.state import Turn
 
+MAX_FILE_BYTES = 16 * 2**20  # far beyond any session, short of exhausting memory
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -72,6 +73,11 @@ def load_dialogue(path: str | Path) -> list[Turn]:
         InputError: the file is missing, unreadable, not JSON or not a dialogue.
     """
     try:
+        if (size := Path(path).stat().st_size) > MAX_FILE_BYTES:
+            raise InputError(
+                f"{str(path)!r} is {size / 2**20:.0f} MiB; a dialogue file may be at most "
+                f"{MAX_FILE_BYTES // 2**20} MiB."
+            )
         text = Path(path).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

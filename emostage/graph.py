@@ -12,7 +12,6 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
@@ -32,7 +31,8 @@ from emostage.nodes.screen_risk import screen_risk
 from emostage.nodes.take_perspective import make_take_perspective
 from emostage.phases import Taxonomy, load_taxonomy
 from emostage.routing import ANALYSIS_NODES, route_by_mode, route_by_phase
-from emostage.state import CHECKPOINT_TYPES, InputState, OutputState, State
+from emostage.sessions import register_state_types
+from emostage.state import InputState, OutputState, State
 
 EmoStageGraph = CompiledStateGraph[State, Context, InputState, OutputState]
 
@@ -72,23 +72,9 @@ def build_graph(
     for analysis in ANALYSIS_NODES:  # all run in one step, so plan_reply runs once after them
         builder.add_edge(analysis, "plan_reply")
     builder.add_conditional_edges("plan_reply", route_by_phase, list(drafts))
-    return builder.compile(checkpointer=_allow_state_types(checkpointer), name="EmoStage")
-
-
-def _allow_state_types(
-    checkpointer: BaseCheckpointSaver[str] | None,
-) -> BaseCheckpointSaver[str] | None:
-    """Register EmoStage's state classes with the checkpointer's serializer.
-
-    LangGraph's default serializer loads any class from a checkpoint, warning about each
-    one not on an allowlist; listing ours keeps sessions loadable with no warnings.
-    """
-    serde = getattr(checkpointer, "serde", None)
-    if checkpointer is not None and isinstance(serde, JsonPlusSerializer):
-        if getattr(serde, "_allowed_msgpack_modules", None) is True:  # permissive default
-            serde = JsonPlusSerializer(allowed_msgpack_modules=())
-        checkpointer.serde = serde.with_msgpack_allowlist(CHECKPOINT_TYPES)
-    return checkpointer
+    return builder.compile(
+        checkpointer=checkpointer and register_state_types(checkpointer), name="EmoStage"
+    )
 
 
 def _studio_graph() -> EmoStageGraph:

@@ -164,7 +164,8 @@ class State(InputState, OutputState):
 
 
 # Classes stored in checkpoints, registered with the checkpointer by `build_graph`.
-CHECKPOINT_TYPES: tuple[type[BaseModel], ...] = (
+CHECKPOINT_TYPES: tuple[type, ...] = (
+    InputState,
     Turn,
     Emotion,
     Perspective,

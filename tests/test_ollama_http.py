@@ -140,7 +140,9 @@ def ollama_model(monkeypatch: pytest.MonkeyPatch, handler: Handler) -> BaseChatM
 def run_turn(
     monkeypatch: pytest.MonkeyPatch, handler: Handler, dialogue: list[Any] = DIALOGUE
 ) -> Reply:
-    return EmoStage(chat_model=ollama_model(monkeypatch, handler)).respond(dialogue)
+    # One attempt per call: these tests map errors; test_faults covers the retries.
+    stage = EmoStage(chat_model=ollama_model(monkeypatch, handler), model_attempts=1)
+    return stage.respond(dialogue)
 
 
 def assert_full_turn(fake: FakeOllama, reply: Reply) -> None:

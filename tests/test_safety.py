@@ -1,0 +1,113 @@
+"""Crisis turns: routing, the reply's four parts, resources, and answering with no model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from emostage import ConfigError, EmoStage, ModelUnavailableError, screen_risk
+from emostage.safety import crisis_resources
+from emostage.testing import ScriptedChatModel
+from emostage.testing.ollama_server import FakeOllama
+
+CRISIS = {
+    "ja": "もう死にたいです。薬もためてあります。",
+    "zh": "我真的不想活了，药都攒好了。",
+    "en": "I want to kill myself. I have the pills ready.",
+}
+NUMBERS = {
+    "ja": ["0570-783-556", "0120-279-338", "119 / 110"],
+    "zh": ["400-161-9995", "010-82951332", "120 / 110"],
+    "en": ["988", "911"],
+}
+WARM_REPLY = "Thank you for telling me. Are you safe right now? I'm here with you."
+
+
+def stage(**settings: Any) -> EmoStage:
+    return EmoStage(ScriptedChatModel(replies=[WARM_REPLY]), **settings)
+
+
+@pytest.mark.parametrize("language", CRISIS)
+def test_a_crisis_message_gets_the_crisis_strategy_and_exact_resources(language: str) -> None:
+    reply = stage().respond([{"role": "client", "content": CRISIS[language]}])
+    assert reply.risk.level == "crisis"
+    assert any("(screen)" in reason for reason in reply.risk.reasons)
+    assert "draft_crisis" in {n.node for n in reply.diagnostics.nodes}
+    assert reply.response.startswith(WARM_REPLY)
+    for number in NUMBERS[language]:
+        assert number in reply.response
+
+
+def test_the_crisis_instruction_asks_for_safety_warmth_and_an_open_door() -> None:
+    model = ScriptedChatModel()
+    EmoStage(model).respond([{"role": "client", "content": CRISIS["en"]}])
+    instruction = model.calls[-1][1][-1].content
+    for part in ("warmly", "safe right now", "keep talking", "do not end the conversation"):
+        assert part in instruction.lower()
+
+
+def test_crisis_overrides_the_baseline_and_any_phase() -> None:
+    reply = stage(mode="baseline").respond([{"role": "client", "content": CRISIS["en"]}])
+    assert [n.node for n in reply.diagnostics.nodes] == ["screen_risk", "draft_crisis"]
+
+
+def test_the_model_can_raise_the_level_but_never_lower_it() -> None:
+    judged = {"risk": "crisis", "risk_reason": "talks of not being around"}
+    raised = EmoStage(ScriptedChatModel(structured={"Perspective": [judged]})).respond(
+        [{"role": "client", "content": "I gave my cat to a friend. It's for the best."}]
+    )
+    assert raised.risk.level == "crisis" and "model judgment" in raised.risk.reasons
+    calm = EmoStage(ScriptedChatModel(structured={"Perspective": [{"risk": "none"}]})).respond(
+        [{"role": "client", "content": CRISIS["en"]}]
+    )
+    assert calm.risk.level == "crisis"
+
+
+def test_routine_and_idiomatic_messages_stay_routine() -> None:
+    reply = stage().respond([{"role": "client", "content": "This deadline is killing me."}])
+    assert reply.risk.level == "none"
+    assert "draft_crisis" not in {n.node for n in reply.diagnostics.nodes}
+
+
+@pytest.mark.parametrize("language", CRISIS)
+def test_without_a_model_a_crisis_still_gets_the_fixed_reply(language: str) -> None:
+    with FakeOllama(fault="refuse") as server:
+        fast = {"ollama_host": server.url, "model_attempts": 1}
+        reply = EmoStage(**fast).respond([{"role": "client", "content": CRISIS[language]}])
+        with pytest.raises(ModelUnavailableError):
+            EmoStage(**fast).respond([{"role": "client", "content": "Work was long today."}])
+    assert reply.risk.level == "crisis"
+    assert reply.language == language
+    assert any("draft_crisis: model unavailable" in f for f in reply.diagnostics.fallbacks)
+    for number in NUMBERS[language]:
+        assert number in reply.response
+
+
+def test_resources_come_from_a_configurable_table(tmp_path: Path) -> None:
+    table = tmp_path / "resources.yaml"
+    table.write_text(
+        yaml.safe_dump({"en-GB": [{"name": "Samaritans", "contact": "116 123"}]}), "utf-8"
+    )
+    reply = stage(crisis_resources=str(table), locale="en-GB").respond(
+        [{"role": "client", "content": CRISIS["en"]}]
+    )
+    assert "Samaritans: 116 123" in reply.response and "988" not in reply.response
+    assert crisis_resources("en", "en-US")[0].contact == "call or text 988"  # language fallback
+
+
+def test_a_bad_resources_file_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("en: [{name: x}]", "utf-8")
+    with pytest.raises(ConfigError, match="Cannot use crisis resources"):
+        crisis_resources("en", path=str(bad))
+
+
+def test_screen_risk_is_public_and_needs_no_model() -> None:
+    assessment = screen_risk("I've been cutting myself again")
+    assert assessment.level == "crisis" and assessment.reasons == ["self_harm (screen)"]
+    assert screen_risk("死ぬほど忙しい", "ja").level == "none"
+    assert screen_risk("累死了", "zh").level == "none"
+    assert screen_risk("I could die of embarrassment").level == "none"
