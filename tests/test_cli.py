@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from emostage import EmoStage, InputError
 from emostage.cli import app
 
 from .conftest import EXAMPLES
@@ -55,14 +56,52 @@ def test_respond_reads_stdin_and_honours_ablation_flags() -> None:
         (["respond", str(JA_EXAMPLE), "--backend", "cloud"], "Unknown backend 'cloud'"),
         (["respond", str(JA_EXAMPLE), "--taxonomy", "nope.yaml"], "Cannot read taxonomy"),
         (["graph", "--taxonomy", "nope.yaml"], "Cannot read taxonomy"),
+        (["respond", "{bad_json}"], "is not valid JSON (line 1"),
+        (["respond", "{unknown_format}"], "Unknown dialogue format"),
+        (["respond", "{empty}"], "The dialogue is empty"),
+        (["respond", "{counselor_last}"], "must end with a client turn"),
+        (["respond", "{huge}"], "a dialogue file may be at most 16 MiB"),
+        (["respond", "{binary}"], "Cannot read"),
+        (["respond", str(JA_EXAMPLE), "--backend", "openai"], "needs --base-url"),
+        (
+            ["respond", str(JA_EXAMPLE), "--backend", "llamacpp", "--model-path", "x.gguf"],
+            "No GGUF",
+        ),
+        (["respond", str(JA_EXAMPLE), "--mode", "fast"], "Unknown mode 'fast'"),
+        (["sessions", "delete", "nobody"], "No session named 'nobody'"),
     ],
 )
-def test_user_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+def test_user_errors_are_one_line_and_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    files = {
+        "bad_json": '{"dialogue": [',
+        "unknown_format": '{"messages": []}',
+        "empty": '{"dialogue": []}',
+        "counselor_last": '[{"role": "counselor", "content": "Hello."}]',
+    }
+    for name, text in files.items():
+        (tmp_path / f"{name}.json").write_text(text, "utf-8")
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
+    with (tmp_path / "huge.json").open("wb") as huge:
+        huge.truncate(17 * 2**20)  # sparse: the size check must come before reading
+    args = [
+        a.format(**{k: tmp_path / f"{k}.json" for k in [*files, "binary", "huge"]}) for a in args
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback() -> None:
+    result = runner.invoke(app, ["respond", "missing.json", "--debug"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, InputError)
+
+
+def test_an_oversized_dialogue_is_refused_by_the_api() -> None:
+    with pytest.raises(InputError, match="too long"):
+        EmoStage(max_input_chars=1_000).respond([{"role": "client", "content": "x" * 1_001}])
 
 
 def test_graph_prints_the_fan_out_router_and_five_draft_nodes() -> None:

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langsmith import tracing_context
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -155,7 +156,8 @@ class FakeOllama:
         options: dict[str, Any] = {"json_schema": schema} if isinstance(schema, dict) else {}
         if "num_predict" in body.get("options", {}):
             options["max_tokens"] = body["options"]["num_predict"]
-        result = self.model.invoke(messages, **options)
+        with tracing_context(enabled=False):  # a stand-in server traces nothing
+            result = self.model.invoke(messages, **options)
         return result if isinstance(result, AIMessage) else AIMessage(content=result.text)
 
     def _stream(
