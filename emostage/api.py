@@ -98,8 +98,6 @@ class EmoStage:
             **overrides: `Context` fields for this call only.
         """
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        # durability=self._durability: with a checkpointer, the client's words are on disk before any
-        # model call, so a crash mid-turn loses nothing.
         with _tracing(context):
             output = self.graph.invoke(
                 payload, config, context=context, durability=self._durability
