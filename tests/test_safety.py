@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from emostage import ConfigError, EmoStage, ModelUnavailableError, screen_risk
 from emostage.safety import crisis_resources
 from emostage.testing import ScriptedChatModel
 from emostage.testing.ollama_server import FakeOllama
+
+from .risk_eval import rates, splits
 
 CRISIS = {
     "ja": "もう死にたいです。薬もためてあります。",
@@ -111,3 +114,33 @@ def test_screen_risk_is_public_and_needs_no_model() -> None:
     assert screen_risk("死ぬほど忙しい", "ja").level == "none"
     assert screen_risk("累死了", "zh").level == "none"
     assert screen_risk("I could die of embarrassment").level == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a " * 50_000,
+        "死" * 100_000,
+        "我" * 50_000 + "想" * 50_000,
+        "I " * 30_000 + "want to " * 5_000,
+        "。、" * 40_000,
+        ("kill " * 10 + "\n") * 2_000,
+    ],
+    ids=["latin", "kanji", "hanzi", "phrases", "punctuation", "lines"],
+)
+def test_the_screen_stays_fast_on_long_adversarial_text(text: str) -> None:
+    # Linear scans take about a second per 100k characters; catastrophic backtracking, minutes.
+    for language in ("ja", "zh", "en"):
+        started = time.perf_counter()
+        screen_risk(text, language)
+        assert time.perf_counter() - started < 4.0, language
+
+
+@pytest.mark.parametrize("language", ["ja", "zh", "en"])
+def test_screen_rates_on_the_labeled_sets(language: str) -> None:
+    """Regression floors; the measured rates and the 0.95 recall target are in the README."""
+    sets = splits()
+    dev_recall, dev_fpr = rates(language, *sets["dev"][language])
+    assert dev_recall >= 0.97 and dev_fpr <= 0.05
+    recall, fpr = rates(language, *sets["all cases"][language])
+    assert recall >= 0.85 and fpr <= 0.10
