@@ -14,7 +14,7 @@ from emostage import ConfigError, EmoStage, ModelUnavailableError
 
 MODEL = "qwen2.5-7b-instruct"
 DIALOGUE = [
-    {"role": "counselor", "content": "What brings you here today?"},
+    {"role": "counselor", "content": "Where would you like to start tonight?"},
     {"role": "client", "content": "My mother is ill and I am exhausted {history}."},
 ]
 
