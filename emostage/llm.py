@@ -65,7 +65,10 @@ def resolve_backend(context: Context) -> tuple[Context, str]:
         except ConfigError as no_local:
             raise ModelUnavailableError(f"{no_ollama} Or: {no_local}") from None
         what = local.model_path or "the embedded Gemma 3 270M base model (plumbing only)"
-        return local, f"backend: llamacpp with {what}, because {no_ollama} {QUALITY_HINT}"
+        return (
+            local,
+            f"backend: llamacpp with {what}. Ollama was not used: {no_ollama} {QUALITY_HINT}",
+        )
     return ollama_context, f"backend: ollama at {context.ollama_host} with {context.model}"
 
 
