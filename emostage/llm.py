@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -109,13 +108,11 @@ def preflight_llamacpp(context: Context) -> None:
 
 
 def _gguf_path(context: Context) -> str:
-    if context.model_path is None:
-        from emostage.backends.llamacpp import embedded_model_path
+    from emostage.backends.llamacpp import embedded_model_path, require_gguf
 
+    if context.model_path is None:
         return str(embedded_model_path())
-    if not Path(context.model_path).is_file():
-        raise ConfigError(f"No GGUF file at {context.model_path!r}; check --model-path.")
-    return context.model_path
+    return require_gguf(context.model_path)
 
 
 def describe_model(model: BaseChatModel | None, context: Context) -> str:

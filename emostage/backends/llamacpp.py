@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
@@ -60,8 +60,7 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
             from llama_cpp import Llama
         except ImportError:
             raise ConfigError(f"llama-cpp-python is not installed. {_INSTALL}") from None
-        if not Path(self.model_path).is_file():
-            raise ConfigError(f"No GGUF file at {self.model_path!r}; check --model-path.")
+        require_gguf(self.model_path)
         try:
             self._llama = Llama(
                 model_path=self.model_path,
@@ -99,12 +98,8 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
             request = self._request(messages, stop, kwargs)
             for part in self._llama.create_chat_completion(**request, stream=True):
                 text = part["choices"][0]["delta"].get("content") or ""
-                if not text:
-                    continue
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
-                if run_manager:
-                    run_manager.on_llm_new_token(text, chunk=chunk)
-                yield chunk
+                if text:
+                    yield self._token(text, run_manager)
 
     def _request(
         self, messages: Sequence[BaseMessage], stop: list[str] | None, options: dict[str, Any]
@@ -150,6 +145,17 @@ def _usage(result: dict[str, Any]) -> UsageMetadata | None:
         output_tokens=usage.get("completion_tokens", 0),
         total_tokens=usage.get("total_tokens", 0),
     )
+
+
+def require_gguf(path: str) -> str:
+    """`path`, if a file is there.
+
+    Raises:
+        ConfigError: there is no such file.
+    """
+    if not Path(path).is_file():
+        raise ConfigError(f"No GGUF file at {path!r}; check --model-path.")
+    return path
 
 
 EMBEDDED_CHAT_FORMAT = "gemma"  # the embedded GGUF carries no chat template of its own

@@ -11,7 +11,10 @@ import json
 import re
 from typing import Any
 
+from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ValidationError
 
@@ -61,3 +64,11 @@ class SchemaGuidedChatModel(BaseChatModel):
         """Answer with JSON for `schema`, parsed into it; see `BaseChatModel`."""
         bound = self.bind(json_schema=schema.model_json_schema())
         return parse_structured(bound, schema, include_raw=include_raw)
+
+    @staticmethod
+    def _token(text: str, run_manager: CallbackManagerForLLMRun | None) -> ChatGenerationChunk:
+        """A streamed piece of text, announced to callbacks so graph streaming sees it."""
+        chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+        if run_manager:
+            run_manager.on_llm_new_token(text, chunk=chunk)
+        return chunk

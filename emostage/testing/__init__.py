@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
@@ -75,12 +75,7 @@ class ScriptedChatModel(SchemaGuidedChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         text = self._answer(messages, _schema_name(kwargs))
         for index, word in enumerate(text.split(" ")):
-            chunk = ChatGenerationChunk(
-                message=AIMessageChunk(content=(" " if index else "") + word)
-            )
-            if run_manager:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+            yield self._token((" " if index else "") + word, run_manager)
 
     def _answer(self, messages: Sequence[BaseMessage], schema: str | None) -> str:
         with self._lock:

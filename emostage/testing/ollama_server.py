@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langsmith import tracing_context
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -206,8 +206,3 @@ def _closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-def message_text(messages: list[BaseMessage]) -> str:
-    """All message text of a request, joined (for assertions)."""
-    return "\n".join(m.text for m in messages)
