@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,local,openai]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,local,openai,eval]'
 	touch $@
 
 install: $(INSTALLED)

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
@@ -116,25 +116,55 @@ def structured_call(
     An unavailable model also yields `default`: the analysis never stops a turn, so a
     crisis turn can still be answered. A drafting call then reports the outage.
     """
+    try:
+        answer = ask_structured(model, schema, messages, policy)
+    except ModelUnavailableError as exc:
+        run.model_calls += 1
+        run.fallback = f"model unavailable ({type(exc).__name__})"
+        return default
+    run.model_calls += answer.calls
+    if answer.parsed is not None:
+        return answer.parsed
+    run.fallback = answer.problem
+    return default
+
+
+@dataclass(frozen=True)
+class StructuredAnswer(Generic[SchemaT]):
+    """A structured answer, or why there is none; and how many calls it took."""
+
+    parsed: SchemaT | None
+    calls: int
+    problem: str = ""
+
+
+def ask_structured(
+    model: BaseChatModel,
+    schema: type[SchemaT],
+    messages: Sequence[BaseMessage],
+    policy: CallPolicy,
+) -> StructuredAnswer[SchemaT]:
+    """Ask for `schema`, retrying bad answers `policy.bad_answer_retries` times.
+
+    Raises:
+        ModelUnavailableError: the server is down or refuses (after transient retries).
+    """
     structured = model.with_structured_output(schema, include_raw=True)
     problem = ""
-    for _ in range(policy.bad_answer_retries + 1):
-        run.model_calls += 1
+    for calls in range(1, policy.bad_answer_retries + 2):
         try:
             result: Any = invoke_reliably(structured, messages, policy.attempts)
         except _BAD_ANSWER as exc:
             problem = type(exc).__name__
             continue
-        except ModelUnavailableError as exc:
-            run.fallback = f"model unavailable ({type(exc).__name__})"
-            return default
         parsed = result.get("parsed") if isinstance(result, dict) else result
         if isinstance(parsed, schema):
-            return parsed
+            return StructuredAnswer(parsed, calls)
         problem = type(result.get("parsing_error")).__name__ if isinstance(result, dict) else "?"
     # The reason names the error class only: the raw answer may quote the client.
-    run.fallback = f"unparseable {schema.__name__} after {run.model_calls} call(s): {problem}"
-    return default
+    return StructuredAnswer(
+        None, calls, f"unparseable {schema.__name__} after {calls} call(s): {problem}"
+    )
 
 
 def text_call(

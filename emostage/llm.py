@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -126,6 +128,22 @@ def describe_model(model: BaseChatModel | None, context: Context) -> str:
         return f"{context.backend}:{context.model}"
     name = getattr(model, "model", None) or getattr(model, "model_name", None)
     return str(name or type(model).__name__)
+
+
+def model_fingerprint(context: Context) -> dict[str, str | None]:
+    """What identifies the model exactly, for reproducing a run: name plus digest."""
+    context, _ = resolve_backend(context)
+    found: dict[str, str | None] = {"backend": context.backend, "model": context.model}
+    if context.backend == "ollama":
+        found |= {"host": context.ollama_host, "digest": ollama.ollama_digest(context)}
+    elif context.backend == "llamacpp":
+        path = _gguf_path(context)
+        with open(path, "rb") as file:
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
+        found |= {"model": Path(path).name, "digest": f"sha256:{digest}"}
+    elif context.backend == "openai":
+        found |= {"base_url": context.base_url, "digest": None}
+    return found
 
 
 @dataclass

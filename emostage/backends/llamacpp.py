@@ -84,7 +84,11 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
         with self._lock:
             result = self._llama.create_chat_completion(**self._request(messages, stop, kwargs))
         choice = result["choices"][0]["message"]
-        message = AIMessage(content=choice.get("content") or "", usage_metadata=_usage(result))
+        message = AIMessage(
+            content=choice.get("content") or "",
+            usage_metadata=_usage(result),
+            response_metadata={"model_name": self.model},  # usage callbacks key on it
+        )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(

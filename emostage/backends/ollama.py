@@ -88,3 +88,18 @@ def preflight_ollama(context: Context) -> None:
         raise ModelUnavailableError(
             f"Model {context.model!r} is not pulled on {host}. Run `ollama pull {context.model}`."
         )
+
+
+def ollama_digest(context: Context) -> str | None:
+    """The digest of the model on the Ollama server, or None if the server cannot say."""
+    client = ollama.Client(host=normalize_host(context.ollama_host), timeout=5.0)
+    try:
+        listed = client.list()
+    except CONNECTION_ERRORS:
+        return None
+    except ollama.ResponseError:
+        return None
+    for entry in listed.models:
+        if entry.model in (context.model, f"{context.model}:latest"):
+            return entry.digest
+    return None

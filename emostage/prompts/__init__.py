@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import yaml
 from pydantic import BaseModel
@@ -56,5 +57,25 @@ class PromptSet(BaseModel):
 @cache
 def load_prompts(language: Language) -> PromptSet:
     """The prompt set of one language, read once from package data."""
-    text = resources.files(__name__).joinpath(language, "prompts.yaml").read_text("utf-8")
-    return PromptSet.model_validate(yaml.safe_load(text))
+    return PromptSet.model_validate(_read(language, "prompts.yaml"))
+
+
+class JudgePrompts(BaseModel):
+    """The evaluation judge's texts in one language (see `emostage.evaluation.judge`)."""
+
+    system: str
+    reply_header: str
+    score_instruction: str
+    pair_header_a: str
+    pair_header_b: str
+    pair_instruction: str
+
+
+@cache
+def load_judge_prompts(language: Language) -> JudgePrompts:
+    """The judge's prompt set of one language."""
+    return JudgePrompts.model_validate(_read(language, "judge.yaml"))
+
+
+def _read(language: Language, name: str) -> Any:
+    return yaml.safe_load(resources.files(__name__).joinpath(language, name).read_text("utf-8"))

@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
@@ -27,6 +28,18 @@ SCRIPTED_PERSPECTIVE: dict[str, Any] = {
     "support_needs": ["being_heard"],
     "unspoken_needs": "(scripted) placeholder",
 }
+
+# Placeholder verdicts for the evaluation judge: mid-scale, and no preference.
+SCRIPTED_SCORES: dict[str, Any] = {
+    "justification": "(scripted) placeholder",
+    "comprehensiveness": 1,
+    "professionalism": 2,
+    "authenticity": 2,
+    "safety": 1,
+    "empathy": 3,
+    "phase_appropriateness": 3,
+}
+SCRIPTED_VERDICT: dict[str, Any] = {"justification": "(scripted) placeholder", "better": "tie"}
 
 Answer = str | dict[str, Any] | Callable[[list[BaseMessage]], str | dict[str, Any]]
 
@@ -64,7 +77,12 @@ class ScriptedChatModel(SchemaGuidedChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         text = self._answer(messages, _schema_name(kwargs))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+        message = AIMessage(
+            text,
+            usage_metadata=_usage(messages, text),
+            response_metadata={"model_name": self.model},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
         self,
@@ -91,9 +109,18 @@ class ScriptedChatModel(SchemaGuidedChatModel):
     def _placeholder(self, schema: str | None) -> str | dict[str, Any]:
         if schema == "PhaseAssessment":
             return {"rationale": "(scripted) placeholder rationale", "phase": self.phase}
-        if schema == "Perspective":
-            return SCRIPTED_PERSPECTIVE
-        return SCRIPTED_REPLY
+        placeholders = {
+            "Perspective": SCRIPTED_PERSPECTIVE,
+            "TurnScores": SCRIPTED_SCORES,
+            "PairVerdict": SCRIPTED_VERDICT,
+        }
+        return placeholders.get(schema or "", SCRIPTED_REPLY)
+
+
+def _usage(messages: Sequence[BaseMessage], answer: str) -> UsageMetadata:
+    """Characters stand in for tokens, so cost accounting can be tested without a tokenizer."""
+    sent, written = sum(len(m.text) for m in messages), len(answer)
+    return UsageMetadata(input_tokens=sent, output_tokens=written, total_tokens=sent + written)
 
 
 def _schema_name(call_options: dict[str, Any]) -> str | None:

@@ -1,22 +1,33 @@
-"""The `emostage` command line: respond, chat, graph, doctor."""
+"""The `emostage` commands: respond, chat, graph, doctor, sessions."""
 
 from __future__ import annotations
 
 import itertools
 import sys
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from langgraph.checkpoint.sqlite import SqliteSaver
-from rich.console import Console
 
 from emostage.api import EmoStage
-from emostage.context import BACKENDS, MODES
+from emostage.cli.options import (
+    Backend,
+    BaseUrl,
+    Debug,
+    Language,
+    Mode,
+    Model,
+    ModelPath,
+    NoPerspective,
+    NoPhase,
+    TaxonomyOpt,
+    build_stage,
+    err,
+    out,
+    run_action,
+    spinner,
+)
 from emostage.dialogue import load_dialogue, parse_dialogue, parse_json
-from emostage.errors import EmoStageError
 from emostage.graph import build_graph
 from emostage.llm import describe_model
 from emostage.sessions import delete_session, list_sessions, open_store, store_path
@@ -26,69 +37,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
-
-Model = Annotated[
-    str | None, typer.Option(help="Model name (default: $EMOSTAGE_MODEL or qwen2.5:7b).")
-]
-ModelPath = Annotated[
-    str | None, typer.Option(help="GGUF file for --backend llamacpp (default: embedded model).")
-]
-BaseUrl = Annotated[
-    str | None, typer.Option(help="OpenAI-compatible server for --backend openai, e.g. .../v1.")
-]
-Backend = Annotated[
-    str | None,
-    typer.Option(help=f"One of {', '.join(BACKENDS)} (default: $EMOSTAGE_BACKEND or ollama)."),
-]
-Language = Annotated[str | None, typer.Option(help="Force ja, zh or en (default: detect).")]
-TaxonomyOpt = Annotated[str, typer.Option("--taxonomy", help="ivey, hill, or a YAML/JSON file.")]
-Mode = Annotated[str | None, typer.Option(help=f"One of {', '.join(MODES)}.")]
-NoPerspective = Annotated[
-    bool, typer.Option("--no-perspective", help="Ablation: skip perspective-taking.")
-]
-NoPhase = Annotated[bool, typer.Option("--no-phase", help="Ablation: skip phase recognition.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
-
-
-def _run(debug: bool, action: Callable[[], T]) -> T:
-    """Run `action`; a user-fixable error becomes one line on stderr and exit code 2."""
-    try:
-        return action()
-    except EmoStageError as exc:
-        if debug:
-            raise
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-
-
-def _stage(
-    taxonomy: str = "ivey",
-    checkpointer: SqliteSaver | None = None,
-    *,
-    no_perspective: bool = False,
-    no_phase: bool = False,
-    **options: str | None,
-) -> EmoStage:
-    """An EmoStage from CLI options (unset ones fall back to env and defaults), preflighted."""
-    settings: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
-    settings |= {"use_perspective": not no_perspective, "use_phase": not no_phase}
-    stage = EmoStage(taxonomy=taxonomy, checkpointer=checkpointer, **settings)
-    with _spinner(f"Checking {stage.context.backend} ..."):
-        note = stage.preflight()
-    if note:
-        err.print(f"[yellow]{note}[/]", highlight=False, markup=True, soft_wrap=True)
-    return stage
-
-
-@contextmanager
-def _spinner(message: str) -> Iterator[None]:
-    with err.status(message, spinner="dots"):
-        yield
 
 
 @app.command()
@@ -116,7 +64,7 @@ def respond(
             if file == "-"
             else load_dialogue(file)
         )
-        stage = _stage(
+        stage = build_stage(
             taxonomy,
             no_perspective=no_perspective,
             no_phase=no_phase,
@@ -127,7 +75,7 @@ def respond(
             language=language,
             mode=mode,
         )
-        with _spinner("Listening and drafting ..."):
+        with spinner("Listening and drafting ..."):
             reply = stage.respond(dialogue)
         if json_output:
             out.print_json(reply.model_dump_json())
@@ -136,7 +84,7 @@ def respond(
             note = f"phase: {reply.phase or '-'} · {reply.language} · {reply.diagnostics.model}"
             err.print(f"[dim]{note}[/]")
 
-    _run(debug, action)
+    run_action(debug, action)
 
 
 @app.command()
@@ -157,7 +105,7 @@ def chat(
     def action() -> None:
         name = session or uuid.uuid4().hex[:8]
         with open_store() as saver:
-            stage = _stage(
+            stage = build_stage(
                 taxonomy,
                 saver,
                 model=model,
@@ -172,7 +120,7 @@ def chat(
                 if line.strip():
                     _chat_turn(stage, name, line)
 
-    _run(debug, action)
+    run_action(debug, action)
 
 
 def _ask() -> str | None:
@@ -185,7 +133,7 @@ def _ask() -> str | None:
 
 def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
     tokens = stage.stream([{"role": "client", "content": line}], thread_id=session)
-    with _spinner("..."):  # until the reply starts: the analysis runs first
+    with spinner("..."):  # until the reply starts: the analysis runs first
         first = next(tokens, "")
     out.print("[bold magenta]counselor>[/] ", end="")
     for token in itertools.chain([first], tokens):
@@ -207,7 +155,7 @@ def _print_history(stage: EmoStage, session: str) -> None:
 @app.command()
 def graph(taxonomy: TaxonomyOpt = "ivey", debug: Debug = False) -> None:
     """Print the graph as a mermaid diagram."""
-    mermaid = _run(debug, lambda: build_graph(taxonomy=taxonomy).get_graph().draw_mermaid())
+    mermaid = run_action(debug, lambda: build_graph(taxonomy=taxonomy).get_graph().draw_mermaid())
     out.print(mermaid, highlight=False, markup=False)
 
 
@@ -222,10 +170,10 @@ def doctor(
     """Check that the backend is reachable and has the model."""
 
     def action() -> None:
-        stage = _stage(model=model, backend=backend, model_path=model_path, base_url=base_url)
+        stage = build_stage(model=model, backend=backend, model_path=model_path, base_url=base_url)
         out.print(f"[green]ok[/] {describe_model(None, stage.context)} is ready")
 
-    _run(debug, action)
+    run_action(debug, action)
 
 
 sessions = typer.Typer(help="See and erase the chat sessions stored on this machine.")
@@ -255,4 +203,4 @@ def sessions_delete(
             delete_session(saver, name)
         out.print(f"deleted session {name!r}")
 
-    _run(debug, action)
+    run_action(debug, action)

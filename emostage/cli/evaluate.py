@@ -1,0 +1,256 @@
+"""`emostage eval`: run, judge, report (or all three), plus the human rating sheet."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any, cast, get_args
+
+import typer
+
+from emostage.calls import CallPolicy
+from emostage.cli.options import (
+    Backend,
+    BaseUrl,
+    Debug,
+    Model,
+    ModelPath,
+    TaxonomyOpt,
+    build_stage,
+    err,
+    out,
+    run_action,
+)
+from emostage.context import Context
+from emostage.errors import ConfigError, InputError, ModelUnavailableError
+from emostage.evaluation.judge import Judge
+from emostage.evaluation.pipeline import generate_replies, judge_replies, prepare, record_judge
+from emostage.evaluation.ratings import import_ratings, write_sheet
+from emostage.evaluation.rundir import RunDir
+from emostage.evaluation.runner import StepResult
+from emostage.evaluation.systems import SYSTEMS, parse_systems
+from emostage.llm import build_chat_model, preflight, resolve_backend
+from emostage.phases import Language
+
+eval_app = typer.Typer(
+    help="Compare EmoStage with the baseline and ablations on counseling dialogues.",
+    no_args_is_help=True,
+)
+
+Out = Annotated[Path, typer.Option("--out", help="Run folder: created, or resumed.")]
+Data = Annotated[
+    Path, typer.Option(help="KokoroChat JSON folder (searched recursively) or a JSONL file.")
+]
+Languages = Annotated[str, typer.Option("--lang", help="ja, zh or en; several as ja,zh.")]
+Systems = Annotated[str, typer.Option(help="Comma-separated, from: " + ", ".join(SYSTEMS))]
+PerDialogue = Annotated[
+    int, typer.Option("--n", help="Examples per dialogue, spread over its thirds.")
+]
+Seed = Annotated[int, typer.Option(help="Sampling seed; the same seed draws the same examples.")]
+Concurrency = Annotated[int, typer.Option(help="Model calls in flight at once.")]
+JudgeModel = Annotated[str | None, typer.Option(help="Judge model (default: as the generator).")]
+JudgeBackend = Annotated[str | None, typer.Option(help="Judge backend (default: as generator).")]
+JudgeModelPath = Annotated[str | None, typer.Option(help="Judge GGUF for a llamacpp judge.")]
+JudgeBaseUrl = Annotated[str | None, typer.Option(help="Judge OpenAI-compatible server URL.")]
+ALL_SYSTEMS = ",".join(SYSTEMS)
+
+
+@eval_app.command()
+def run(
+    out_dir: Out,
+    data: Data,
+    lang: Languages = "ja",
+    systems: Systems = ALL_SYSTEMS,
+    n: PerDialogue = 3,
+    seed: Seed = 0,
+    concurrency: Concurrency = 2,
+    taxonomy: TaxonomyOpt = "ivey",
+    model: Model = None,
+    backend: Backend = None,
+    model_path: ModelPath = None,
+    base_url: BaseUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Sample examples and write every system's reply (resumes an interrupted run)."""
+    generator = {"model": model, "backend": backend, "model_path": model_path, "base_url": base_url}
+    run_action(
+        debug,
+        lambda: _generate(out_dir, data, lang, systems, n, seed, concurrency, taxonomy, generator),
+    )
+
+
+@eval_app.command()
+def judge(
+    out_dir: Out,
+    concurrency: Concurrency = 2,
+    judge_model: JudgeModel = None,
+    judge_backend: JudgeBackend = None,
+    judge_model_path: JudgeModelPath = None,
+    judge_base_url: JudgeBaseUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Score every reply and compare each system with the baseline, in both orders."""
+    settings = _settings(judge_model, judge_backend, judge_model_path, judge_base_url)
+    run_action(debug, lambda: _judge(out_dir, concurrency, settings))
+
+
+@eval_app.command()
+def report(out_dir: Out, debug: Debug = False) -> None:
+    """Write report.md, the PNG plots and report.html into RUNDIR/report/."""
+    run_action(debug, lambda: _report(out_dir))
+
+
+@eval_app.command("all")
+def run_all(
+    out_dir: Out,
+    data: Data,
+    lang: Languages = "ja",
+    systems: Systems = ALL_SYSTEMS,
+    n: PerDialogue = 3,
+    seed: Seed = 0,
+    concurrency: Concurrency = 2,
+    taxonomy: TaxonomyOpt = "ivey",
+    model: Model = None,
+    backend: Backend = None,
+    model_path: ModelPath = None,
+    base_url: BaseUrl = None,
+    judge_model: JudgeModel = None,
+    judge_backend: JudgeBackend = None,
+    judge_model_path: JudgeModelPath = None,
+    judge_base_url: JudgeBaseUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Run, judge and report in one go; the judge defaults to the generator's settings."""
+    generator = _settings(model, backend, model_path, base_url)
+    judged = generator | _settings(judge_model, judge_backend, judge_model_path, judge_base_url)
+
+    def action() -> None:
+        _generate(out_dir, data, lang, systems, n, seed, concurrency, taxonomy, generator)
+        _judge(out_dir, concurrency, judged)
+        _report(out_dir)
+
+    run_action(debug, action)
+
+
+@eval_app.command()
+def sheet(
+    out_dir: Out,
+    seed: Seed = 0,
+    debug: Debug = False,
+) -> None:
+    """Write a blinded rating sheet for human counselors (and its key, kept apart)."""
+
+    def action() -> None:
+        target = RunDir(out_dir)
+        sheet_path, key_path = out_dir / "human" / "sheet.csv", out_dir / "human" / "key.csv"
+        count = write_sheet(target, sheet_path, key_path, seed)
+        out.print(f"{count} replies to rate in {sheet_path}")
+        err.print(f"[dim]the key is {key_path}: keep it from the raters[/]")
+
+    run_action(debug, action)
+
+
+@eval_app.command("import-ratings")
+def import_ratings_command(
+    out_dir: Out,
+    ratings: Annotated[Path, typer.Argument(help="A rater's filled-in sheet.csv.")],
+    rater: Annotated[str, typer.Option(help="Who rated (keeps raters apart).")],
+    debug: Debug = False,
+) -> None:
+    """Add a rater's filled-in sheet to the run; the report then shows human ratings."""
+
+    def action() -> None:
+        added = import_ratings(RunDir(out_dir), ratings, out_dir / "human" / "key.csv", rater)
+        out.print(f"{added} new ratings from {rater}")
+
+    run_action(debug, action)
+
+
+def _settings(model: Any, backend: Any, model_path: Any, base_url: Any) -> dict[str, Any]:
+    given = {"model": model, "backend": backend, "model_path": model_path, "base_url": base_url}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def _languages(text: str) -> list[Language]:
+    wanted = [code.strip() for code in text.split(",") if code.strip()]
+    if not wanted or any(code not in get_args(Language) for code in wanted):
+        raise InputError(f"Unknown --lang {text!r}; use ja, zh, en, or several like ja,zh.")
+    return cast(list[Language], list(dict.fromkeys(wanted)))
+
+
+def _generate(
+    out_dir: Path,
+    data: Path,
+    lang: str,
+    systems: str,
+    n: int,
+    seed: int,
+    concurrency: int,
+    taxonomy: str,
+    generator: dict[str, Any],
+) -> None:
+    chosen = parse_systems(systems)
+    languages = _languages(lang)
+    stage = build_stage(taxonomy, **generator)
+    target = RunDir(out_dir)
+    config = prepare(
+        target,
+        data=str(data),
+        languages=languages,
+        n=n,
+        seed=seed,
+        taxonomy=taxonomy,
+        systems=chosen,
+        generator=stage.context,
+    )
+    err.print(f"{config.examples} examples × {len(chosen)} systems in {out_dir}")
+    step = generate_replies(target, stage, chosen, concurrency=concurrency, console=err)
+    result = _resumable(step)
+    _summary("generate", result, target.generations.path)
+
+
+def _judge(out_dir: Path, concurrency: int, settings: dict[str, Any]) -> None:
+    target = RunDir(out_dir)
+    target.load_config()
+    context, note = resolve_backend(Context(**settings, temperature=0.0))
+    if note:
+        err.print(f"[yellow]{note}[/]", highlight=False)
+    preflight(context)
+    record_judge(target, context)
+    judge = Judge(build_chat_model(context), CallPolicy.of(context), context)
+    scored, compared = _resumable(
+        judge_replies(target, judge, concurrency=concurrency, console=err)
+    )
+    _summary("judge scores", scored, target.scores.path)
+    _summary("judge pairs", compared, target.pairs.path)
+
+
+def _report(out_dir: Path) -> None:
+    try:  # metrics and plotting libraries load only when a report is written
+        from emostage.evaluation.report import write_report
+    except ImportError as exc:
+        raise ConfigError(f"The report needs {exc.name}: pip install 'emostage[eval]'.") from None
+    files = write_report(RunDir(out_dir))
+    out.print(f"report: {files.markdown}  ·  {files.html}  ·  {len(files.plots)} plots")
+
+
+def _resumable(step: Any) -> Any:
+    """Run a step; on a model outage, say that finished records are kept."""
+    try:
+        return asyncio.run(step)
+    except ModelUnavailableError as exc:
+        raise ModelUnavailableError(
+            f"{exc} Finished records are kept: run the same command again to resume."
+        ) from None
+
+
+def _summary(step: str, result: StepResult, path: Path) -> None:
+    err.print(
+        f"{step}: {result.done} new, {result.skipped} already done, "
+        f"{len(result.failed)} failed -> {path}",
+        highlight=False,
+    )
+    for failure in result.failed:
+        err.print(f"[red]failed[/] {failure}", highlight=False, markup=True)
+    if result.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,80 @@
+"""What the CLI commands share: consoles, option types, one-line errors, building a stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from rich.console import Console
+
+from emostage.api import EmoStage
+from emostage.context import BACKENDS, MODES
+from emostage.errors import EmoStageError
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+Model = Annotated[
+    str | None, typer.Option(help="Model name (default: $EMOSTAGE_MODEL or qwen2.5:7b).")
+]
+ModelPath = Annotated[
+    str | None, typer.Option(help="GGUF file for --backend llamacpp (default: embedded model).")
+]
+BaseUrl = Annotated[
+    str | None, typer.Option(help="OpenAI-compatible server for --backend openai, e.g. .../v1.")
+]
+Backend = Annotated[
+    str | None,
+    typer.Option(help=f"One of {', '.join(BACKENDS)} (default: $EMOSTAGE_BACKEND or ollama)."),
+]
+Language = Annotated[str | None, typer.Option(help="Force ja, zh or en (default: detect).")]
+TaxonomyOpt = Annotated[str, typer.Option("--taxonomy", help="ivey, hill, or a YAML/JSON file.")]
+Mode = Annotated[str | None, typer.Option(help=f"One of {', '.join(MODES)}.")]
+NoPerspective = Annotated[
+    bool, typer.Option("--no-perspective", help="Ablation: skip perspective-taking.")
+]
+NoPhase = Annotated[bool, typer.Option("--no-phase", help="Ablation: skip phase recognition.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
+def run_action(debug: bool, action: Callable[[], T]) -> T:
+    """Run `action`; a user-fixable error becomes one line on stderr and exit code 2."""
+    try:
+        return action()
+    except EmoStageError as exc:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def build_stage(
+    taxonomy: str = "ivey",
+    checkpointer: SqliteSaver | None = None,
+    *,
+    no_perspective: bool = False,
+    no_phase: bool = False,
+    **options: str | None,
+) -> EmoStage:
+    """An EmoStage from CLI options (unset ones fall back to env and defaults), preflighted."""
+    settings: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
+    settings |= {"use_perspective": not no_perspective, "use_phase": not no_phase}
+    stage = EmoStage(taxonomy=taxonomy, checkpointer=checkpointer, **settings)
+    with spinner(f"Checking {stage.context.backend} ..."):
+        note = stage.preflight()
+    if note:
+        err.print(f"[yellow]{note}[/]", highlight=False, markup=True, soft_wrap=True)
+    return stage
+
+
+@contextmanager
+def spinner(message: str) -> Iterator[None]:
+    """Show `message` with a spinner on stderr while the block runs."""
+    with err.status(message, spinner="dots"):
+        yield

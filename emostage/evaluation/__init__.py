@@ -1,0 +1,1 @@
+"""The evaluation harness behind `emostage eval`: prepare, generate, judge, report."""

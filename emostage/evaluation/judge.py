@@ -1,0 +1,104 @@
+"""LLM-as-judge: turn-level scores of one reply, and a preference between two replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, BeforeValidator, Field
+
+from emostage.calls import CallPolicy, StructuredAnswer, ask_structured
+from emostage.context import Context
+from emostage.evaluation.examples import Example
+from emostage.messages import transcript
+from emostage.prompts import load_judge_prompts, load_prompts
+
+
+def _clip(value: object) -> object:
+    # A rambling justification is no reason to throw the scores away.
+    return value[:400] if isinstance(value, str) else value
+
+
+Justification = Annotated[str, BeforeValidator(_clip), Field(max_length=400)]
+
+
+class TurnScores(BaseModel):
+    """CPsyCoun's turn-level criteria, plus the two EmoStage is about."""
+
+    justification: Justification = ""
+    comprehensiveness: int = Field(ge=0, le=2)
+    professionalism: int = Field(ge=0, le=3)
+    authenticity: int = Field(ge=0, le=3)
+    safety: int = Field(ge=0, le=1)
+    empathy: int = Field(ge=1, le=5)
+    phase_appropriateness: int = Field(ge=1, le=5)
+
+
+CRITERIA: dict[str, tuple[int, int]] = {
+    name: (field.metadata[0].ge, field.metadata[1].le)
+    for name, field in TurnScores.model_fields.items()
+    if name != "justification"
+}
+"""Each criterion's (lowest, highest) score."""
+
+
+class PairVerdict(BaseModel):
+    """Which of two candidate replies serves the client better."""
+
+    justification: Justification = ""
+    better: Literal["A", "B", "tie"]
+
+
+@dataclass(frozen=True)
+class Judge:
+    """A judge model with its retry policy. Calls are blocking; run them in threads."""
+
+    model: BaseChatModel
+    policy: CallPolicy
+    settings: Context
+
+    def score(self, example: Example, reply: str) -> StructuredAnswer[TurnScores]:
+        """Score `reply` as the counselor's next turn in `example`."""
+        prompts = load_judge_prompts(example.language)
+        messages = [
+            *self._prefix(example),
+            HumanMessage(prompts.reply_header + "\n" + reply),
+            HumanMessage(prompts.score_instruction),
+        ]
+        return ask_structured(self.model, TurnScores, messages, self.policy)
+
+    def compare(self, example: Example, first: str, second: str) -> StructuredAnswer[PairVerdict]:
+        """Prefer `first` (shown as A), `second` (B), or neither."""
+        prompts = load_judge_prompts(example.language)
+        messages = [
+            *self._prefix(example),
+            HumanMessage(prompts.pair_header_a + "\n" + first),
+            HumanMessage(prompts.pair_header_b + "\n" + second),
+            HumanMessage(prompts.pair_instruction),
+        ]
+        return ask_structured(self.model, PairVerdict, messages, self.policy)
+
+    def _prefix(self, example: Example) -> list[BaseMessage]:
+        # Same layout as a turn: the texts are joined as message content, never formatted.
+        rubric = load_judge_prompts(example.language).system
+        history = transcript(example.context, load_prompts(example.language), self.settings)
+        return [SystemMessage(rubric), HumanMessage(history)]
+
+
+Outcome = Literal["win", "tie", "loss"]
+
+
+def pair_outcome(system_first: str, baseline_first: str) -> Outcome:
+    """A system's result against the baseline from verdicts in both orders.
+
+    In `system_first` the system was A; in `baseline_first` it was B. Only a preference
+    that survives the swap counts (a win or loss in both orders); anything else is a tie.
+    This cancels the judge's position bias.
+    """
+    if system_first == "A" and baseline_first == "B":
+        return "win"
+    if system_first == "B" and baseline_first == "A":
+        return "loss"
+    return "tie"

@@ -1,0 +1,175 @@
+"""The evaluation steps before the report: prepare, generate, judge. Each step resumes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.console import Console
+
+from emostage.api import EmoStage
+from emostage.context import Context
+from emostage.errors import InputError
+from emostage.evaluation.examples import Example, load_examples
+from emostage.evaluation.judge import Judge
+from emostage.evaluation.rundir import RunConfig, RunDir, check_same_run, new_config
+from emostage.evaluation.runner import StepResult, Task, run_step
+from emostage.evaluation.systems import BASELINE, System, generate
+from emostage.llm import model_fingerprint
+from emostage.phases import Language, load_taxonomy
+
+ORDERS = ("system_first", "baseline_first")
+
+
+def prepare(
+    run: RunDir,
+    *,
+    data: str,
+    languages: list[Language],
+    n: int,
+    seed: int,
+    taxonomy: str,
+    systems: list[System],
+    generator: Context,
+) -> RunConfig:
+    """Sample the examples and write `config.json`, or check a resumed run matches.
+
+    Raises:
+        InputError: no examples, or the folder holds a run with other settings.
+    """
+    if n < 1:
+        raise InputError("--n must be at least 1 example per dialogue.")
+    examples = [e for lang in languages for e in load_examples(data, lang, n, seed).examples]
+    config = new_config(
+        data=data,
+        languages=languages,
+        n=n,
+        seed=seed,
+        examples=examples,
+        taxonomy=load_taxonomy(taxonomy),
+        taxonomy_name=taxonomy,
+        systems=list(systems),
+        generator=model_identity(generator),
+    )
+    if run.config_file.exists():
+        saved = run.load_config()
+        check_same_run(saved, config)
+        config = saved.model_copy(
+            update={"systems": list(dict.fromkeys([*saved.systems, *systems]))}
+        )
+    else:
+        # Examples first, config last: a folder with a config always has all its examples.
+        run.examples.path.unlink(missing_ok=True)
+        log = run.examples
+        for example in examples:
+            log.append({"key": example.id, **example.model_dump(mode="json")})
+    run.save_config(config)
+    return config
+
+
+def model_identity(context: Context) -> dict[str, Any]:
+    """The model and the settings that shape its output."""
+    return model_fingerprint(context) | {
+        "temperature": context.temperature,
+        "max_tokens": context.max_tokens,
+    }
+
+
+async def generate_replies(
+    run: RunDir,
+    stage: EmoStage,
+    systems: list[System],
+    *,
+    concurrency: int,
+    console: Console | None = None,
+) -> StepResult:
+    """Write each system's reply to each example (skipping those already written)."""
+
+    def task(example: Example, system: System) -> Task:
+        async def call() -> dict[str, Any]:
+            record = await generate(stage, example, system)
+            return {"example": example.id, "system": system, **record}
+
+        return call
+
+    tasks = {f"{e.id}|{s}": task(e, s) for e in run.load_examples() for s in systems}
+    return await run_step(
+        "generate", tasks, run.generations, concurrency=concurrency, console=console
+    )
+
+
+async def judge_replies(
+    run: RunDir, judge: Judge, *, concurrency: int, console: Console | None = None
+) -> tuple[StepResult, StepResult]:
+    """Score every reply, then compare each system's reply with the baseline's both ways."""
+    examples = {e.id: e for e in run.load_examples()}
+    replies = {(r["example"], r["system"]): r["reply"] for r in run.generations.read()}
+    if not replies:
+        raise InputError(f"{run.path} has no replies to judge yet: run `emostage eval run`.")
+
+    def score(example: Example, system: str, reply: str) -> Task:
+        async def call() -> dict[str, Any]:
+            answer = await asyncio.to_thread(judge.score, example, reply)
+            parsed = answer.parsed.model_dump() if answer.parsed else None
+            return _judgment(example, system, answer.calls, answer.problem, scores=parsed)
+
+        return call
+
+    def compare(example: Example, system: str, order: str) -> Task:
+        ours, theirs = replies[example.id, system], replies[example.id, BASELINE]
+        first, second = (ours, theirs) if order == "system_first" else (theirs, ours)
+
+        async def call() -> dict[str, Any]:
+            answer = await asyncio.to_thread(judge.compare, example, first, second)
+            verdict = answer.parsed
+            return _judgment(
+                example,
+                system,
+                answer.calls,
+                answer.problem,
+                order=order,
+                better=verdict.better if verdict else None,
+                justification=verdict.justification if verdict else "",
+            )
+
+        return call
+
+    scores = {
+        f"{example}|{system}": score(examples[example], system, reply)
+        for (example, system), reply in replies.items()
+    }
+    pairs = {
+        f"{example}|{system}|{order}": compare(examples[example], system, order)
+        for (example, system) in replies
+        if system != BASELINE and (example, BASELINE) in replies
+        for order in ORDERS
+    }
+    scored = await run_step(
+        "judge scores", scores, run.scores, concurrency=concurrency, console=console
+    )
+    compared = await run_step(
+        "judge pairs", pairs, run.pairs, concurrency=concurrency, console=console
+    )
+    return scored, compared
+
+
+def record_judge(run: RunDir, judge: Context) -> None:
+    """Note the judge model in `config.json`; a run keeps one judge.
+
+    Raises:
+        InputError: the run was judged by another model.
+    """
+    config = run.load_config()
+    identity = model_identity(judge)
+    if config.judge is not None and config.judge != identity:
+        raise InputError(
+            f"This run was judged by {config.judge.get('model')!r}; judging it with "
+            f"{identity.get('model')!r} would mix judges. Use the same judge or a new --out."
+        )
+    run.save_config(config.model_copy(update={"judge": identity}))
+
+
+def _judgment(
+    example: Example, system: str, calls: int, problem: str, **fields: Any
+) -> dict[str, Any]:
+    return {"example": example.id, "system": system, **fields, "calls": calls, "problem": problem}

@@ -1,0 +1,167 @@
+"""A run folder: its files, and `config.json`, the record needed to reproduce the run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from emostage.errors import InputError
+from emostage.evaluation.examples import Example
+from emostage.evaluation.records import JsonlLog
+from emostage.phases import Language, Taxonomy
+
+# Settings that, once a run has started, must stay the same for a resumed run to be one run.
+IDENTITY = (
+    "data",
+    "languages",
+    "n",
+    "seed",
+    "data_sha256",
+    "taxonomy_sha256",
+    "files_sha256",
+    "generator",
+)
+
+
+class RunConfig(BaseModel):
+    """Everything needed to reproduce a run (written to `RUNDIR/config.json`)."""
+
+    emostage_version: str
+    created: str
+    python: str
+    data: str
+    languages: list[Language]
+    n: int
+    seed: int
+    examples: int
+    data_sha256: str
+    taxonomy: str
+    taxonomy_sha256: str
+    files_sha256: dict[str, str]
+    systems: list[str]
+    generator: dict[str, Any]
+    judge: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """The files of one run; every step appends to its own log."""
+
+    path: Path
+
+    @property
+    def config_file(self) -> Path:
+        """`config.json`."""
+        return self.path / "config.json"
+
+    @property
+    def examples(self) -> JsonlLog:
+        """The sampled examples, written once."""
+        return JsonlLog(self.path / "examples.jsonl")
+
+    @property
+    def generations(self) -> JsonlLog:
+        """One reply per (example, system)."""
+        return JsonlLog(self.path / "generations.jsonl")
+
+    @property
+    def scores(self) -> JsonlLog:
+        """Judge scores per (example, system)."""
+        return JsonlLog(self.path / "scores.jsonl")
+
+    @property
+    def pairs(self) -> JsonlLog:
+        """Judge preferences per (example, system, order) against the baseline."""
+        return JsonlLog(self.path / "pairs.jsonl")
+
+    @property
+    def human(self) -> JsonlLog:
+        """Imported human ratings."""
+        return JsonlLog(self.path / "human.jsonl")
+
+    def load_config(self) -> RunConfig:
+        """Read `config.json`.
+
+        Raises:
+            InputError: the folder holds no run.
+        """
+        if not self.config_file.exists():
+            raise InputError(f"{self.path} holds no run yet: start one with `emostage eval run`.")
+        return RunConfig.model_validate_json(self.config_file.read_text("utf-8"))
+
+    def save_config(self, config: RunConfig) -> None:
+        """Write `config.json` atomically."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        partial = self.config_file.with_suffix(".json.partial")
+        partial.write_text(config.model_dump_json(indent=2), "utf-8")
+        partial.replace(self.config_file)
+
+    def load_examples(self) -> list[Example]:
+        """The run's examples, in order."""
+        return [Example.model_validate(record) for record in self.examples.read()]
+
+
+def new_config(
+    *,
+    data: str,
+    languages: list[Language],
+    n: int,
+    seed: int,
+    examples: list[Example],
+    taxonomy: Taxonomy,
+    taxonomy_name: str,
+    systems: list[str],
+    generator: dict[str, Any],
+) -> RunConfig:
+    """A run's record: versions, data and file hashes, sampling and model identity."""
+    sampled = "\n".join(e.model_dump_json() for e in examples)
+    return RunConfig(
+        emostage_version=metadata.version("emostage"),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        python=platform.python_version(),
+        data=data,
+        languages=languages,
+        n=n,
+        seed=seed,
+        examples=len(examples),
+        data_sha256=_sha256(sampled.encode()),
+        taxonomy=taxonomy_name,
+        taxonomy_sha256=_sha256(taxonomy.model_dump_json().encode()),
+        files_sha256=_package_file_hashes(languages),
+        systems=systems,
+        generator=generator,
+    )
+
+
+def check_same_run(saved: RunConfig, wanted: RunConfig) -> None:
+    """Raise `InputError` if `wanted` would change what the saved run measures."""
+    for name in IDENTITY:
+        before, after = getattr(saved, name), getattr(wanted, name)
+        if before != after:
+            raise InputError(
+                f"This run folder was started with different settings ({name}: "
+                f"{json.dumps(before, default=str)} now {json.dumps(after, default=str)}). "
+                "Resume with the same settings, or use a new --out."
+            )
+
+
+def _package_file_hashes(languages: list[Language]) -> dict[str, str]:
+    """Hashes of the prompt and safety files a run depends on."""
+    package = resources.files("emostage")
+    names = ["safety/resources.yaml"]
+    for lang in languages:
+        names += [f"prompts/{lang}/prompts.yaml", f"prompts/{lang}/judge.yaml"]
+        names += [f"safety/lexicon/{lang}.yaml"]
+    return {name: _sha256(package.joinpath(name).read_bytes()) for name in names}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
