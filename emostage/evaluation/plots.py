@@ -82,7 +82,8 @@ def phase_plot(report: LanguageReport, phase_ids: list[str], path: Path) -> Path
         axes.set_yticks(range(len(phase_ids)), phase_ids, fontsize=8)
         axes.set_title(system, fontsize=9)
         for (row, column), share in np.ndenumerate(grid):
-            axes.text(column, row, f"{share:.0%}", ha="center", va="center", fontsize=7)
+            color = "white" if share > 0.5 else "black"  # readable on dark cells
+            axes.text(column, row, f"{share:.0%}", ha="center", va="center", size=7, color=color)
     figure.suptitle(f"Predicted phase by position in the session ({report.language})")
     return _save(figure, path)
 
