@@ -131,18 +131,19 @@ def describe_model(model: BaseChatModel | None, context: Context) -> str:
 
 
 def model_fingerprint(context: Context) -> dict[str, str | None]:
-    """What identifies the model exactly, for reproducing a run: name plus digest."""
+    """What identifies the model exactly, for reproducing a run: name plus digest.
+
+    The server's address is left out: the same model moved to another port is the same model.
+    """
     context, _ = resolve_backend(context)
     found: dict[str, str | None] = {"backend": context.backend, "model": context.model}
     if context.backend == "ollama":
-        found |= {"host": context.ollama_host, "digest": ollama.ollama_digest(context)}
+        found["digest"] = ollama.ollama_digest(context)
     elif context.backend == "llamacpp":
         path = _gguf_path(context)
         with open(path, "rb") as file:
             digest = hashlib.file_digest(file, "sha256").hexdigest()
         found |= {"model": Path(path).name, "digest": f"sha256:{digest}"}
-    elif context.backend == "openai":
-        found |= {"base_url": context.base_url, "digest": None}
     return found
 
 
