@@ -41,6 +41,18 @@ def lines(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
 
 
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig") as file:
+        return list(csv.DictReader(file))
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as file:
+        writer = csv.DictWriter(file, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def test_a_scripted_run_in_three_languages_yields_every_file(tmp_path: Path) -> None:
     run = tmp_path / "run"
     code, output = invoke(
@@ -136,10 +148,8 @@ def test_the_blinded_rating_sheet_round_trip(tmp_path: Path) -> None:
     assert invoke("run", "--out", run, "--data", FIXTURES, "--lang", "en", "--n", "3")[0] == 0
     code, output = invoke("sheet", "--out", run)
     assert code == 0, output
-    with (run / "human" / "sheet.csv").open(encoding="utf-8-sig") as file:
-        sheet = list(csv.DictReader(file))
-    with (run / "human" / "key.csv").open(encoding="utf-8-sig") as file:
-        key = {row["item"]: row for row in csv.DictReader(file)}
+    sheet = read_csv(run / "human" / "sheet.csv")
+    key = {row["item"]: row for row in read_csv(run / "human" / "key.csv")}
     assert len(sheet) == 7 * 5 and set(key) == {row["item"] for row in sheet}
     assert "system" not in sheet[0] and "baseline" not in (run / "human" / "sheet.csv").read_text()
     firsts = {key[row["item"]]["system"] for row in sheet if row["item"].endswith("-A")}
@@ -149,10 +159,7 @@ def test_the_blinded_rating_sheet_round_trip(tmp_path: Path) -> None:
         row.update(empathy="5" if key[row["item"]]["system"] == "reference" else "2")
         row.update(phase_fit="4", overall="")
     filled = tmp_path / "filled.csv"
-    with filled.open("w", encoding="utf-8-sig", newline="") as file:
-        writer = csv.DictWriter(file, list(sheet[0]))
-        writer.writeheader()
-        writer.writerows(sheet)
+    write_csv(filled, sheet)
     code, output = invoke("import-ratings", "--out", run, filled, "--rater", "r1")
     assert code == 0 and "35 new ratings" in output
     assert "0 new ratings" in invoke("import-ratings", "--out", run, filled, "--rater", "r1")[1]
@@ -163,10 +170,7 @@ def test_the_blinded_rating_sheet_round_trip(tmp_path: Path) -> None:
     assert "| reference | 5.00 | 4.00 |" in report and "| baseline | 2.00 | 4.00 |" in report
 
     sheet[0]["empathy"] = "great"
-    with filled.open("w", encoding="utf-8-sig", newline="") as file:
-        writer = csv.DictWriter(file, list(sheet[0]))
-        writer.writeheader()
-        writer.writerows(sheet)
+    write_csv(filled, sheet)
     code, output = invoke("import-ratings", "--out", run, filled, "--rater", "r2")
     assert code == 2 and "whole numbers from 1 to 5" in output
 
