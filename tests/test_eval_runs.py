@@ -203,11 +203,12 @@ def test_the_embedded_model_runs_every_step(tmp_path: Path) -> None:
 def test_a_small_run_over_the_kokorochat_sample(tmp_path: Path) -> None:
     run = tmp_path / "run"
     code, output = invoke(
-        "all", "--out", run, "--data", KOKOROCHAT, "--lang", "ja,zh", "--n", "1",
-        "--systems", "baseline,emostage,reference", "--concurrency", "4",
+        "all", "--out", run, "--data", KOKOROCHAT, "--lang", "ja,zh", "--n", "2",
+        "--dialogues", "6", "--systems", "baseline,emostage,reference", "--concurrency", "4",
     )  # fmt: skip
     assert code == 0, output
     examples = lines(run / "examples.jsonl")
-    assert len(examples) == 48  # 24 dialogues per language, one example each
+    assert len(examples) == 24  # 6 of the 24 dialogues per language, two examples each
+    assert len({e["dialogue_id"] for e in examples}) == 12
     assert all(e["session_score"] is not None and e["topic"] for e in examples)
     assert "## zh" in (run / "report" / "report.md").read_text("utf-8")

@@ -87,6 +87,13 @@ def test_sampling_is_seeded() -> None:
     assert others - set(ids)
 
 
+def test_a_seeded_subset_of_dialogues_can_be_drawn() -> None:
+    one = load_examples(FIXTURES / "en", "en", 3, seed=0, max_dialogues=1)
+    assert one.dialogues == 1 and len({e.dialogue_id for e in one.examples}) == 1
+    again = load_examples(FIXTURES / "en", "en", 3, seed=0, max_dialogues=1)
+    assert [e.id for e in again.examples] == [e.id for e in one.examples]
+
+
 def test_language_filter_reads_the_translation_files() -> None:
     zh = load_examples(FIXTURES, "zh", 1, 0).examples
     assert {e.language for e in zh} == {"zh"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, cast, get_args
 
@@ -46,6 +47,9 @@ Systems = Annotated[str, typer.Option(help="Comma-separated, from: " + ", ".join
 PerDialogue = Annotated[
     int, typer.Option("--n", help="Examples per dialogue, spread over its thirds.")
 ]
+MaxDialogues = Annotated[
+    int | None, typer.Option("--dialogues", help="Draw this many dialogues per language.")
+]
 Seed = Annotated[int, typer.Option(help="Sampling seed; the same seed draws the same examples.")]
 Concurrency = Annotated[int, typer.Option(help="Model calls in flight at once.")]
 JudgeModel = Annotated[str | None, typer.Option(help="Judge model (default: as the generator).")]
@@ -62,6 +66,7 @@ def run(
     lang: Languages = "ja",
     systems: Systems = ALL_SYSTEMS,
     n: PerDialogue = 3,
+    dialogues: MaxDialogues = None,
     seed: Seed = 0,
     concurrency: Concurrency = 2,
     taxonomy: TaxonomyOpt = "ivey",
@@ -72,11 +77,9 @@ def run(
     debug: Debug = False,
 ) -> None:
     """Sample examples and write every system's reply (resumes an interrupted run)."""
-    generator = {"model": model, "backend": backend, "model_path": model_path, "base_url": base_url}
-    run_action(
-        debug,
-        lambda: _generate(out_dir, data, lang, systems, n, seed, concurrency, taxonomy, generator),
-    )
+    generator = _settings(model, backend, model_path, base_url)
+    plan = _Plan(out_dir, data, lang, systems, n, dialogues, seed, concurrency, taxonomy)
+    run_action(debug, lambda: _generate(plan, generator))
 
 
 @eval_app.command()
@@ -107,6 +110,7 @@ def run_all(
     lang: Languages = "ja",
     systems: Systems = ALL_SYSTEMS,
     n: PerDialogue = 3,
+    dialogues: MaxDialogues = None,
     seed: Seed = 0,
     concurrency: Concurrency = 2,
     taxonomy: TaxonomyOpt = "ivey",
@@ -124,8 +128,10 @@ def run_all(
     generator = _settings(model, backend, model_path, base_url)
     judged = generator | _settings(judge_model, judge_backend, judge_model_path, judge_base_url)
 
+    plan = _Plan(out_dir, data, lang, systems, n, dialogues, seed, concurrency, taxonomy)
+
     def action() -> None:
-        _generate(out_dir, data, lang, systems, n, seed, concurrency, taxonomy, generator)
+        _generate(plan, generator)
         _judge(out_dir, concurrency, judged)
         _report(out_dir)
 
@@ -178,35 +184,40 @@ def _languages(text: str) -> list[Language]:
     return cast(list[Language], list(dict.fromkeys(wanted)))
 
 
-def _generate(
-    out_dir: Path,
-    data: Path,
-    lang: str,
-    systems: str,
-    n: int,
-    seed: int,
-    concurrency: int,
-    taxonomy: str,
-    generator: dict[str, Any],
-) -> None:
-    chosen = parse_systems(systems)
-    languages = _languages(lang)
-    stage = build_stage(taxonomy, **generator)
-    target = RunDir(out_dir)
+@dataclass(frozen=True)
+class _Plan:
+    """What `eval run` was asked to do."""
+
+    out_dir: Path
+    data: Path
+    languages: str
+    systems: str
+    n: int
+    max_dialogues: int | None
+    seed: int
+    concurrency: int
+    taxonomy: str
+
+
+def _generate(plan: _Plan, generator: dict[str, Any]) -> None:
+    chosen = parse_systems(plan.systems)
+    languages = _languages(plan.languages)
+    stage = build_stage(plan.taxonomy, **generator)
+    target = RunDir(plan.out_dir)
     config = prepare(
         target,
-        data=str(data),
+        data=str(plan.data),
         languages=languages,
-        n=n,
-        seed=seed,
-        taxonomy=taxonomy,
+        n=plan.n,
+        seed=plan.seed,
+        max_dialogues=plan.max_dialogues,
+        taxonomy=plan.taxonomy,
         systems=chosen,
         generator=stage.context,
     )
-    err.print(f"{config.examples} examples × {len(chosen)} systems in {out_dir}")
-    step = generate_replies(target, stage, chosen, concurrency=concurrency, console=err)
-    result = _resumable(step)
-    _summary("generate", result, target.generations.path)
+    err.print(f"{config.examples} examples × {len(chosen)} systems in {plan.out_dir}")
+    step = generate_replies(target, stage, chosen, concurrency=plan.concurrency, console=err)
+    _summary("generate", _resumable(step), target.generations.path)
 
 
 def _judge(out_dir: Path, concurrency: int, settings: dict[str, Any]) -> None:

@@ -58,7 +58,13 @@ class Dataset(BaseModel):
     skipped_files: list[str]
 
 
-def load_examples(source: str | Path, language: Language, n: int, seed: int) -> Dataset:
+def load_examples(
+    source: str | Path,
+    language: Language,
+    n: int,
+    seed: int,
+    max_dialogues: int | None = None,
+) -> Dataset:
     """Read `source` and sample up to `n` examples per dialogue, stratified by thirds.
 
     Args:
@@ -67,6 +73,7 @@ def load_examples(source: str | Path, language: Language, n: int, seed: int) -> 
         language: Keep only dialogues and lines in this language.
         n: Examples per dialogue (generic JSONL lines are examples already; all are kept).
         seed: The same seed always draws the same examples.
+        max_dialogues: Draw this many of the language's dialogues (with `seed`); default all.
 
     Raises:
         InputError: nothing usable at `source`.
@@ -76,7 +83,8 @@ def load_examples(source: str | Path, language: Language, n: int, seed: int) -> 
         raise InputError(f"No data at {str(path)!r}: give a folder of dialogues or a JSONL file.")
     files = sorted(path.rglob("*.json*")) if path.is_dir() else [path]
     examples: list[Example] = []
-    dialogues, skipped = 0, []
+    found: list[tuple[str, Mapping[str, Any], list[Turn]]] = []
+    skipped = []
     for file in files:
         if file.suffix == ".jsonl":
             examples += [e for e in _jsonl_examples(file) if e.language == language]
@@ -88,16 +96,18 @@ def load_examples(source: str | Path, language: Language, n: int, seed: int) -> 
             skipped.append(str(file))
             continue
         turns = parse_dialogue(document)
-        if detect_language(turns) != language:
-            continue
-        dialogues += 1
-        examples += sample_examples(file.stem, document, turns, language, n, seed)
+        if detect_language(turns) == language:
+            found.append((file.stem, document, turns))
+    if max_dialogues is not None and max_dialogues < len(found):
+        found = sorted(random.Random(seed).sample(found, max_dialogues), key=lambda d: d[0])
+    for dialogue_id, document, turns in found:
+        examples += sample_examples(dialogue_id, document, turns, language, n, seed)
     if not examples:
         raise InputError(
             f"No {language} examples found at {str(path)!r}. Expected KokoroChat JSON "
             "dialogues or JSONL lines {id, language, context, reference}."
         )
-    return Dataset(examples=examples, dialogues=dialogues, skipped_files=skipped)
+    return Dataset(examples=examples, dialogues=len(found), skipped_files=skipped)
 
 
 def sample_examples(

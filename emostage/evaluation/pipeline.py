@@ -28,6 +28,7 @@ def prepare(
     languages: list[Language],
     n: int,
     seed: int,
+    max_dialogues: int | None,
     taxonomy: str,
     systems: list[System],
     generator: Context,
@@ -39,12 +40,19 @@ def prepare(
     """
     if n < 1:
         raise InputError("--n must be at least 1 example per dialogue.")
-    examples = [e for lang in languages for e in load_examples(data, lang, n, seed).examples]
+    if max_dialogues is not None and max_dialogues < 1:
+        raise InputError("--dialogues must be at least 1.")
+    examples = [
+        example
+        for language in languages
+        for example in load_examples(data, language, n, seed, max_dialogues).examples
+    ]
     config = new_config(
         data=data,
         languages=languages,
         n=n,
         seed=seed,
+        max_dialogues=max_dialogues,
         examples=examples,
         taxonomy=load_taxonomy(taxonomy),
         taxonomy_name=taxonomy,

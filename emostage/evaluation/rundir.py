@@ -23,6 +23,7 @@ IDENTITY = (
     "data",
     "languages",
     "n",
+    "max_dialogues",
     "seed",
     "data_sha256",
     "taxonomy_sha256",
@@ -40,6 +41,7 @@ class RunConfig(BaseModel):
     data: str
     languages: list[Language]
     n: int
+    max_dialogues: int | None
     seed: int
     examples: int
     data_sha256: str
@@ -115,6 +117,7 @@ def new_config(
     languages: list[Language],
     n: int,
     seed: int,
+    max_dialogues: int | None,
     examples: list[Example],
     taxonomy: Taxonomy,
     taxonomy_name: str,
@@ -130,6 +133,7 @@ def new_config(
         data=data,
         languages=languages,
         n=n,
+        max_dialogues=max_dialogues,
         seed=seed,
         examples=len(examples),
         data_sha256=_sha256(sampled.encode()),
