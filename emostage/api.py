@@ -9,7 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
-from langchain_core.callbacks import Callbacks
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessageChunk
 from langchain_core.runnables import RunnableConfig
@@ -89,22 +88,16 @@ class EmoStage:
         return note
 
     def respond(
-        self,
-        dialogue: DialogueLike,
-        *,
-        thread_id: str | None = None,
-        callbacks: Callbacks = None,
-        **overrides: Any,
+        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
     ) -> Reply:
         """The counselor's next turn for `dialogue`, which must end with the client.
 
         Args:
             dialogue: Turns `{role, content}`, or a KokoroChat document.
             thread_id: With a checkpointer: continue this thread; `dialogue` holds the new turns.
-            callbacks: LangChain callbacks for this turn, e.g. a token-usage counter.
             **overrides: `Context` fields for this call only.
         """
-        payload, config, context = self._prepare(dialogue, thread_id, callbacks, overrides)
+        payload, config, context = self._prepare(dialogue, thread_id, overrides)
         with _tracing(context):
             output = self.graph.invoke(
                 payload, config, context=context, durability=self._durability
@@ -112,15 +105,10 @@ class EmoStage:
         return self._reply(output, context)
 
     async def arespond(
-        self,
-        dialogue: DialogueLike,
-        *,
-        thread_id: str | None = None,
-        callbacks: Callbacks = None,
-        **overrides: Any,
+        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
     ) -> Reply:
         """Async `respond`."""
-        payload, config, context = self._prepare(dialogue, thread_id, callbacks, overrides)
+        payload, config, context = self._prepare(dialogue, thread_id, overrides)
         with _tracing(context):
             output = await self.graph.ainvoke(
                 payload, config, context=context, durability=self._durability
@@ -128,15 +116,10 @@ class EmoStage:
         return self._reply(output, context)
 
     def stream(
-        self,
-        dialogue: DialogueLike,
-        *,
-        thread_id: str | None = None,
-        callbacks: Callbacks = None,
-        **overrides: Any,
+        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
     ) -> Iterator[str]:
         """Yield the reply's text as the model writes it."""
-        payload, config, context = self._prepare(dialogue, thread_id, callbacks, overrides)
+        payload, config, context = self._prepare(dialogue, thread_id, overrides)
         with _tracing(context):
             parts = self.graph.stream(
                 payload,
@@ -150,15 +133,10 @@ class EmoStage:
                     yield text
 
     async def astream(
-        self,
-        dialogue: DialogueLike,
-        *,
-        thread_id: str | None = None,
-        callbacks: Callbacks = None,
-        **overrides: Any,
+        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
     ) -> AsyncIterator[str]:
         """Async `stream`."""
-        payload, config, context = self._prepare(dialogue, thread_id, callbacks, overrides)
+        payload, config, context = self._prepare(dialogue, thread_id, overrides)
         with _tracing(context):
             parts = self.graph.astream(
                 payload,
@@ -172,11 +150,7 @@ class EmoStage:
                     yield text
 
     def _prepare(
-        self,
-        dialogue: DialogueLike,
-        thread_id: str | None,
-        callbacks: Callbacks,
-        overrides: Mapping[str, Any],
+        self, dialogue: DialogueLike, thread_id: str | None, overrides: Mapping[str, Any]
     ) -> tuple[InputState, RunnableConfig, Context]:
         try:
             context = replace(self.context, **overrides) if overrides else self.context
@@ -196,7 +170,7 @@ class EmoStage:
                 f"{context.max_input_chars:,}). Trim it, or raise max_input_chars."
             )
         thread = thread_id or uuid.uuid4().hex
-        config: RunnableConfig = {"configurable": {"thread_id": thread}, "callbacks": callbacks}
+        config: RunnableConfig = {"configurable": {"thread_id": thread}}
         return InputState(dialogue=turns), config, context
 
     def _reply(self, output: Mapping[str, Any], context: Context) -> Reply:

@@ -27,7 +27,7 @@ TABLES = (
     "LLM-judge scores",
     "Pairwise preference against the baseline",
     "Phase sanity",
-    "Cost per reply",
+    "Cost per reply (generator model)",
 )
 PNG = b"\x89PNG\r\n\x1a\n"
 

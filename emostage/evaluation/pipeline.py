@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from langchain_core.callbacks import get_usage_metadata_callback
+from langchain_core.messages.ai import UsageMetadata
 from rich.console import Console
 
 from emostage.api import EmoStage
+from emostage.calls import StructuredAnswer
 from emostage.context import Context
 from emostage.errors import InputError
 from emostage.evaluation.examples import Example, load_examples
 from emostage.evaluation.judge import Judge
 from emostage.evaluation.rundir import RunConfig, RunDir, check_same_run, new_config
 from emostage.evaluation.runner import StepResult, Task, run_step
-from emostage.evaluation.systems import BASELINE, System, generate
+from emostage.evaluation.systems import BASELINE, System, generate, token_totals
 from emostage.llm import model_fingerprint
 from emostage.phases import Language, load_taxonomy
 
@@ -117,9 +120,10 @@ async def judge_replies(
 
     def score(example: Example, system: str, reply: str) -> Task:
         async def call() -> dict[str, Any]:
-            answer = await asyncio.to_thread(judge.score, example, reply)
+            with get_usage_metadata_callback() as usage:
+                answer = await asyncio.to_thread(judge.score, example, reply)
             parsed = answer.parsed.model_dump() if answer.parsed else None
-            return _judgment(example, system, answer.calls, answer.problem, scores=parsed)
+            return _judgment(example, system, answer, usage.usage_metadata, scores=parsed)
 
         return call
 
@@ -128,13 +132,14 @@ async def judge_replies(
         first, second = (ours, theirs) if order == "system_first" else (theirs, ours)
 
         async def call() -> dict[str, Any]:
-            answer = await asyncio.to_thread(judge.compare, example, first, second)
+            with get_usage_metadata_callback() as usage:
+                answer = await asyncio.to_thread(judge.compare, example, first, second)
             verdict = answer.parsed
             return _judgment(
                 example,
                 system,
-                answer.calls,
-                answer.problem,
+                answer,
+                usage.usage_metadata,
                 order=order,
                 better=verdict.better if verdict else None,
                 justification=verdict.justification if verdict else "",
@@ -178,6 +183,17 @@ def record_judge(run: RunDir, judge: Context) -> None:
 
 
 def _judgment(
-    example: Example, system: str, calls: int, problem: str, **fields: Any
+    example: Example,
+    system: str,
+    answer: StructuredAnswer[Any],
+    usage: dict[str, UsageMetadata],
+    **fields: Any,
 ) -> dict[str, Any]:
-    return {"example": example.id, "system": system, **fields, "calls": calls, "problem": problem}
+    return {
+        "example": example.id,
+        "system": system,
+        **fields,
+        "calls": answer.calls,
+        "problem": answer.problem,
+        **token_totals(usage),
+    }

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any, Literal, get_args
 
-from langchain_core.callbacks import UsageMetadataCallbackHandler
+from langchain_core.callbacks import get_usage_metadata_callback
+from langchain_core.messages.ai import UsageMetadata
 
 from emostage.api import EmoStage
 from emostage.errors import InputError
@@ -42,13 +43,10 @@ async def generate(stage: EmoStage, example: Example, system: System) -> dict[st
     """One system's reply to one example, with what it cost."""
     if system == "reference":
         return {"reply": example.reference, "phase": None, "risk": None, "fallbacks": []} | _cost()
-    usage = UsageMetadataCallbackHandler()
     started = time.perf_counter()
-    reply = await stage.arespond(
-        example.context, callbacks=[usage], language=example.language, **SETTINGS[system]
-    )
+    with get_usage_metadata_callback() as usage:  # per task: asyncio copies the context
+        reply = await stage.arespond(example.context, language=example.language, **SETTINGS[system])
     seconds = time.perf_counter() - started
-    totals = usage.usage_metadata.values()
     return {
         "reply": reply.response,
         "phase": reply.phase,
@@ -56,10 +54,17 @@ async def generate(stage: EmoStage, example: Example, system: System) -> dict[st
         "fallbacks": reply.diagnostics.fallbacks,
     } | _cost(
         calls=sum(node.model_calls for node in reply.diagnostics.nodes),
-        input_tokens=sum(u["input_tokens"] for u in totals),
-        output_tokens=sum(u["output_tokens"] for u in totals),
         seconds=seconds,
+        **token_totals(usage.usage_metadata),
     )
+
+
+def token_totals(usage: dict[str, UsageMetadata]) -> dict[str, int]:
+    """Prompt and completion tokens summed over the models that were called."""
+    return {
+        "input_tokens": sum(u["input_tokens"] for u in usage.values()),
+        "output_tokens": sum(u["output_tokens"] for u in usage.values()),
+    }
 
 
 def _cost(

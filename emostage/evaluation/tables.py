@@ -192,9 +192,14 @@ class _Builder:
         return counts, table
 
     def cost_table(self) -> Table:
+        judged = [r for (i, _), r in self.records.scores.items() if i in self.ids]
+        judged += [r for (i, _, _), r in self.records.pairs.items() if i in self.ids]
         table = Table(
-            "Cost per reply (generator model only)",
+            "Cost per reply (generator model)",
             ["System", "Model calls", "Prompt tokens", "Completion tokens", "Seconds", "Total s"],
+            note=f"The judge made {sum(r.get('calls', 0) for r in judged)} calls, "
+            f"{sum(r.get('input_tokens', 0) for r in judged)} prompt and "
+            f"{sum(r.get('output_tokens', 0) for r in judged)} completion tokens in all.",
         )
         for system in self.systems:
             generated = [g for _, g in self._replies(system)]
