@@ -1,8 +1,10 @@
 """Measure the deterministic risk screen on the project's labeled sets.
 
-Dev set: tests/data/risk_dev.yaml plus the even-indexed lines of tests/data/risk_cases.yaml.
-Held-out: the odd-indexed lines of risk_cases.yaml, never looked at while writing patterns.
-Usage: python tests/risk_eval.py [LANG ...]   (languages whose dev misses to print)
+`tests/data/risk/dev/<lang>.yaml`: the lines lexicon patterns were tuned on.
+`tests/data/risk/test/<lang>.yaml`: written separately by people who never saw the lexicons,
+and never looked at while tuning them. The README reports this split.
+Usage: python tests/risk_eval.py [--test] [LANG ...]
+    LANG: languages whose dev misses to print; --test: also report the held-out split.
 """
 
 from __future__ import annotations
@@ -14,30 +16,22 @@ import yaml
 
 from emostage.safety import screen_risk
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "data" / "risk"
+LANGUAGES = ("ja", "zh", "en")
 
 
-def load(name: str) -> dict[str, dict[str, list[str]]]:
-    data: dict[str, dict[str, list[str]]] = yaml.safe_load((DATA / name).read_text("utf-8"))
-    return data
-
-
-def splits() -> dict[str, dict[str, tuple[list[str], list[str]]]]:
-    """{split: {language: (crisis lines, negative lines)}}."""
-    cases, dev = load("risk_cases.yaml"), load("risk_dev.yaml")
-    return {
-        "dev": {
-            lang: (
-                dev[lang]["crisis"] + cases[lang]["crisis"][0::2],
-                dev[lang]["negative"] + cases[lang]["negative"][0::2],
-            )
-            for lang in cases
-        },
-        "held-out": {
-            lang: (cases[lang]["crisis"][1::2], cases[lang]["negative"][1::2]) for lang in cases
-        },
-        "all cases": {lang: (cases[lang]["crisis"], cases[lang]["negative"]) for lang in cases},
-    }
+def splits(
+    names: tuple[str, ...] = ("dev", "test"),
+) -> dict[str, dict[str, tuple[list[str], list[str]]]]:
+    """{split: {language: (crisis lines, negative lines)}} for the splits that exist."""
+    found: dict[str, dict[str, tuple[list[str], list[str]]]] = {}
+    for split in names:
+        for language in LANGUAGES:
+            path = DATA / split / f"{language}.yaml"
+            if path.exists():
+                data = yaml.safe_load(path.read_text("utf-8"))
+                found.setdefault(split, {})[language] = (data["crisis"], data["negative"])
+    return found
 
 
 def rates(language: str, crisis: list[str], negative: list[str]) -> tuple[float, float]:
@@ -47,12 +41,13 @@ def rates(language: str, crisis: list[str], negative: list[str]) -> tuple[float,
     return hits / len(crisis), false / len(negative)
 
 
-def main(show: list[str]) -> None:
-    for split, languages in splits().items():
+def main(args: list[str]) -> None:
+    show = [a for a in args if a != "--test"]
+    for split, languages in splits(("dev", "test") if "--test" in args else ("dev",)).items():
         for language, (crisis, negative) in languages.items():
             recall, fpr = rates(language, crisis, negative)
             counts = f"({len(crisis)} crisis, {len(negative)} negative)"
-            print(f"{split:9} {language} recall {recall:.3f}  FPR {fpr:.3f}  {counts}")
+            print(f"{split:5} {language} recall {recall:.3f}  FPR {fpr:.3f}  {counts}")
             if split == "dev" and language in show:
                 for text in crisis:
                     if screen_risk(text, language).level != "crisis":
