@@ -13,7 +13,8 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal
@@ -25,6 +26,13 @@ from werkzeug import Request, Response
 
 from emostage.backends.structured import SchemaGuidedChatModel
 from emostage.testing import ScriptedChatModel
+from emostage.testing.server_speed import (
+    ServerSpeed,
+    Slots,
+    SlotTiming,
+    approx_tokens,
+    token_pieces,
+)
 
 Fault = Literal["refuse", "delay", "http_500", "model_not_found", "cut_stream", "not_json"]
 FAULTS: tuple[Fault, ...] = (
@@ -58,6 +66,7 @@ class FakeOllama:
         fault: Fault | None = None,
         fault_times: int | None = None,
         delay_s: float = 3.0,
+        speed: ServerSpeed | None = None,
     ) -> None:
         """Prepare the server; `start()` (or `with`) opens it.
 
@@ -67,13 +76,18 @@ class FakeOllama:
             fault: What goes wrong on `/api/chat`.
             fault_times: Only the first N chat requests fail; default: all of them.
             delay_s: How long the `delay` fault waits before answering.
+            speed: Take as long as a server of this speed would; default: answer at once.
         """
         self.model = model or ScriptedChatModel()
         self.models = models
         self.fault = fault
         self.fault_times = fault_times
         self.delay_s = delay_s
+        self.speed = speed
+        self.slots = Slots(speed) if speed else None
         self.requests: list[dict[str, Any]] = []
+        self.served: list[tuple[SlotTiming, int]] = []
+        """With a `speed`: each request's timing and generated tokens."""
         self._server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         self._closed_port: int | None = None
 
@@ -142,8 +156,23 @@ class FakeOllama:
             return Response("<html>502 Bad Gateway</html>", status=200, content_type="text/html")
         answer = self._answer(body)
         if not body.get("stream", True):
-            return _json({**_done(body, answer), "message": _message(answer.text)})
+            with self._serving(body, answer) as decode:
+                decode(answer.text)
+                return _json({**_done(body, answer), "message": _message(answer.text)})
         return Response(self._stream(body, answer, fault), content_type="application/x-ndjson")
+
+    @contextmanager
+    def _serving(self, body: dict[str, Any], answer: AIMessage) -> Iterator[Callable[[str], None]]:
+        """Hold a slot and pay prefill; yields a function that pays decoding for a piece."""
+        if self.slots is None or self.speed is None:
+            yield lambda piece: None
+            return
+        decode_tps = self.speed.decode_tps
+        prompt = approx_tokens("\n".join(f"{m['role']}: {m['content']}" for m in body["messages"]))
+        with self.slots.serve(prompt) as timing:
+            self.served.append((timing, len(approx_tokens(answer.text))))
+            time.sleep(timing.prefill_s)
+            yield lambda piece: time.sleep(len(approx_tokens(piece)) / decode_tps)
 
     def _fault_now(self) -> Fault | None:
         if self.fault_times is not None and len(self.requests) > self.fault_times:
@@ -163,17 +192,15 @@ class FakeOllama:
     def _stream(
         self, body: dict[str, Any], answer: AIMessage, fault: Fault | None
     ) -> Iterator[str]:
-        pieces = _pieces(answer.text)
-        for index, piece in enumerate(pieces):
-            if fault == "cut_stream" and index == len(pieces) // 2:
-                raise StreamCut("connection dropped mid-stream (fault injection)")
-            line = {"model": body["model"], "created_at": _now(), "message": _message(piece)}
-            yield json.dumps({**line, "done": False}) + "\n"
+        pieces = token_pieces(answer.text)
+        with self._serving(body, answer) as decode:
+            for index, piece in enumerate(pieces):
+                if fault == "cut_stream" and index == len(pieces) // 2:
+                    raise StreamCut("connection dropped mid-stream (fault injection)")
+                decode(piece)
+                line = {"model": body["model"], "created_at": _now(), "message": _message(piece)}
+                yield json.dumps({**line, "done": False}) + "\n"
         yield json.dumps({**_done(body, answer), "message": _message("")}) + "\n"
-
-
-def _pieces(text: str, size: int = 8) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def _done(body: dict[str, Any], answer: AIMessage) -> dict[str, Any]:

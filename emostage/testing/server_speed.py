@@ -1,0 +1,90 @@
+"""A model server's speed, simulated: prefill and decode rates, parallel slots, prefix cache.
+
+`FakeOllama(speed=ServerSpeed(...))` then takes as long as a real server would: a request
+waits for a free slot, pays prefill for the prompt tokens its slot has not cached, and streams
+its answer at the decode rate. Like llama.cpp's server (and so Ollama), a request goes to the
+free slot whose cached prompt shares the longest prefix with it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|\w+|[^\w\s]")
+
+
+@dataclass(frozen=True)
+class ServerSpeed:
+    """The physics of one model server."""
+
+    prefill_tps: float = 1500.0
+    """Prompt tokens evaluated per second."""
+    decode_tps: float = 30.0
+    """Tokens generated per second, per slot."""
+    slots: int = 2
+    """Requests served at once; the rest wait in line."""
+    prefix_cache: bool = True
+    """Reuse the longest prompt prefix a slot has cached."""
+
+
+@dataclass(frozen=True)
+class SlotTiming:
+    """What one request costs before its first token."""
+
+    prompt_tokens: int
+    cached_tokens: int
+    prefill_s: float
+
+
+def approx_tokens(text: str) -> list[str]:
+    """A tokenizer stand-in: one token per CJK character, word or punctuation mark."""
+    return _TOKEN.findall(text)
+
+
+def token_pieces(text: str, tokens_per_piece: int = 4) -> list[str]:
+    """`text` cut into stream chunks at token boundaries, whitespace kept."""
+    ends = [match.end() for match in _TOKEN.finditer(text)]
+    cuts = [0, *ends[tokens_per_piece - 1 :: tokens_per_piece], len(text)]
+    return [text[a:b] for a, b in itertools.pairwise(cuts) if b > a] or [""]
+
+
+class Slots:
+    """The server's parallel slots and what each has cached."""
+
+    def __init__(self, speed: ServerSpeed) -> None:
+        """Start with every slot free and empty."""
+        self.speed = speed
+        self._cached: list[list[str]] = [[] for _ in range(speed.slots)]
+        self._free = set(range(speed.slots))
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def serve(self, prompt: list[str]) -> Iterator[SlotTiming]:
+        """Hold a slot for one request; it caches `prompt` afterwards."""
+        with self._changed:
+            self._changed.wait_for(lambda: bool(self._free))
+            slot = max(self._free, key=lambda s: _shared(self._cached[s], prompt))
+            self._free.remove(slot)
+        cached = _shared(self._cached[slot], prompt) if self.speed.prefix_cache else 0
+        try:
+            yield SlotTiming(len(prompt), cached, (len(prompt) - cached) / self.speed.prefill_tps)
+        finally:
+            with self._changed:
+                self._cached[slot] = prompt
+                self._free.add(slot)
+                self._changed.notify()
+
+
+def _shared(cached: list[str], prompt: list[str]) -> int:
+    """Length of the common prefix."""
+    length = 0
+    for old, new in zip(cached, prompt, strict=False):
+        if old != new:
+            break
+        length += 1
+    return length
