@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -149,7 +151,7 @@ def ask_structured(
     Raises:
         ModelUnavailableError: the server is down or refuses (after transient retries).
     """
-    structured = model.with_structured_output(schema, include_raw=True)
+    structured = _structured(model, schema)
     problem = ""
     for calls in range(1, policy.bad_answer_retries + 2):
         try:
@@ -201,6 +203,28 @@ def clean_reply(text: str, labels: Sequence[str]) -> str:
     if len(text) > 1 and text[0] in _QUOTES and text[-1] in _QUOTES:
         text = text[1:-1].strip()
     return text
+
+
+_STRUCTURED: OrderedDict[tuple[int, type[BaseModel]], tuple[BaseChatModel, Runnable[Any, Any]]]
+_STRUCTURED = OrderedDict()
+_STRUCTURED_LOCK = threading.Lock()
+
+
+def _structured(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[Any, Any]:
+    """`model.with_structured_output(schema)`, built once per model and schema.
+
+    Building it renders the JSON schema, which cost more than the rest of a turn's
+    framework work put together.
+    """
+    key = (id(model), schema)
+    with _STRUCTURED_LOCK:
+        hit = _STRUCTURED.get(key)
+        if hit is None or hit[0] is not model:  # the id of a collected model can come back
+            hit = (model, model.with_structured_output(schema, include_raw=True))
+            _STRUCTURED[key] = hit
+            if len(_STRUCTURED) > 64:
+                _STRUCTURED.popitem(last=False)
+        return hit[1]
 
 
 @cache
