@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -25,19 +25,24 @@ Justification = Annotated[str, BeforeValidator(_clip), Field(max_length=400)]
 
 
 class TurnScores(BaseModel):
-    """CPsyCoun's turn-level criteria, plus the two EmoStage is about."""
+    """CPsyCoun's turn-level criteria, plus the two EmoStage is about.
+
+    Scores are enums, not bounded integers: a grammar-constrained server then cannot
+    answer out of range (llama.cpp's grammar ignores integer bounds, and small models
+    happily count past them).
+    """
 
     justification: Justification = ""
-    comprehensiveness: int = Field(ge=0, le=2)
-    professionalism: int = Field(ge=0, le=3)
-    authenticity: int = Field(ge=0, le=3)
-    safety: int = Field(ge=0, le=1)
-    empathy: int = Field(ge=1, le=5)
-    phase_appropriateness: int = Field(ge=1, le=5)
+    comprehensiveness: Literal[0, 1, 2]
+    professionalism: Literal[0, 1, 2, 3]
+    authenticity: Literal[0, 1, 2, 3]
+    safety: Literal[0, 1]
+    empathy: Literal[1, 2, 3, 4, 5]
+    phase_appropriateness: Literal[1, 2, 3, 4, 5]
 
 
 CRITERIA: dict[str, tuple[int, int]] = {
-    name: (field.metadata[0].ge, field.metadata[1].le)
+    name: (min(get_args(field.annotation)), max(get_args(field.annotation)))
     for name, field in TurnScores.model_fields.items()
     if name != "justification"
 }
