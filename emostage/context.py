@@ -118,6 +118,16 @@ class Context:
         default=True,
         metadata={"description": "Ablation switch: run phase recognition and phase strategies."},
     )
+    shared_prefix: bool = field(
+        default=True,
+        metadata={
+            "description": (
+                "Start every call of a turn with the same persona and transcript, so the "
+                "server reuses its cached prompt. Off only to measure what that saves."
+            ),
+            "env": "EMOSTAGE_SHARED_PREFIX",
+        },
+    )
     opening_turns: int = field(
         default=2,
         metadata={"description": "Opening turns always kept when a long dialogue is windowed."},

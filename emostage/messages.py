@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import cast
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -124,11 +125,11 @@ class TurnView:
     language: Language
     prompts: PromptSet
     number: int
-    prefix: list[BaseMessage]
+    context: Context
 
     @classmethod
     def of(cls, dialogue: Sequence[Turn], context: Context) -> TurnView:
-        """Validate the dialogue and prepare the shared prefix.
+        """Validate the dialogue and pick its language and prompts.
 
         Raises:
             InputError: the dialogue is empty or does not end with the client.
@@ -136,14 +137,29 @@ class TurnView:
         turns = list(dialogue)
         require_client_last(turns)
         language = cast(Language, context.language) if context.language else detect_language(turns)
-        prompts = load_prompts(language)
         return cls(
             turns=turns,
             language=language,
-            prompts=prompts,
+            prompts=load_prompts(language),
             number=sum(t.role == "client" for t in turns),
-            prefix=shared_prefix(turns, prompts, context),
+            context=context,
         )
+
+    @cached_property
+    def prefix(self) -> list[BaseMessage]:
+        """Persona and transcript, identical for every call of a turn."""
+        return shared_prefix(self.turns, self.prompts, self.context)
+
+    def ask(self, instruction: str) -> list[BaseMessage]:
+        """The messages of one call: the shared prefix, then the call's own instruction.
+
+        With `shared_prefix` off the instruction comes before the transcript instead, so
+        no two calls share more than the persona (only to measure what the layout saves).
+        """
+        if self.context.shared_prefix:
+            return [*self.prefix, HumanMessage(instruction)]
+        persona, history = self.prefix
+        return [persona, HumanMessage(instruction), history]
 
     @property
     def labels(self) -> tuple[str, ...]:

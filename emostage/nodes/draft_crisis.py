@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 
 from emostage.calls import CallPolicy, NodeRun, text_call
@@ -30,7 +29,7 @@ def make_draft_crisis(models: ModelSource) -> Node:
             message = text_call(
                 run,
                 models.get(context),
-                [*view.prefix, HumanMessage(view.prompts.draft_crisis)],
+                view.ask(view.prompts.draft_crisis),
                 policy=CallPolicy.of(context),
                 labels=view.labels,
                 fallback=fallback,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 
 from emostage.calls import CallPolicy, NodeRun, text_call
@@ -40,7 +39,7 @@ def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None)
         response = text_call(
             run,
             models.get(context),
-            [*view.prefix, HumanMessage(instruction)],
+            view.ask(instruction),
             policy=CallPolicy.of(context),
             labels=view.labels,
             fallback=view.prompts.fallback_reply,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 
 from emostage.calls import CallPolicy, NodeRun, phase_schema, structured_call
@@ -34,7 +33,7 @@ def make_recognize_phase(models: ModelSource, taxonomy: Taxonomy) -> Node:
             run,
             models.get(context),
             schema,
-            [*view.prefix, HumanMessage(instruction)],
+            view.ask(instruction),
             policy=CallPolicy.of(context),
             default=schema(phase=previous),
         )

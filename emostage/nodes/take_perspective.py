@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 
 from emostage.calls import CallPolicy, NodeRun, structured_call
@@ -29,7 +28,7 @@ def make_take_perspective(models: ModelSource) -> Node:
             run,
             models.get(context),
             Perspective,
-            [*view.prefix, HumanMessage(perspective_instruction(view.prompts))],
+            view.ask(perspective_instruction(view.prompts)),
             policy=CallPolicy.of(context),
             default=Perspective(),
         )
