@@ -82,11 +82,13 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         with self._lock:
+            cached = self._llama.input_ids[: self._llama.n_tokens].tolist()
             result = self._llama.create_chat_completion(**self._request(messages, stop, kwargs))
+            prompt = self._llama.input_ids[: result["usage"]["prompt_tokens"]].tolist()
         choice = result["choices"][0]["message"]
         message = AIMessage(
             content=choice.get("content") or "",
-            usage_metadata=_usage(result),
+            usage_metadata=_usage(result, reused=common_prefix_length(cached, prompt)),
             response_metadata={"model_name": self.model},  # usage callbacks key on it
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -140,15 +142,25 @@ def merge_roles(
     return merged
 
 
-def _usage(result: dict[str, Any]) -> UsageMetadata | None:
-    usage = result.get("usage")
-    if not usage:
-        return None
+def _usage(result: dict[str, Any], reused: int) -> UsageMetadata:
+    """Token counts; `cache_read` is the prompt prefix llama.cpp kept from the last call."""
+    usage = result["usage"]
     return UsageMetadata(
-        input_tokens=usage.get("prompt_tokens", 0),
-        output_tokens=usage.get("completion_tokens", 0),
-        total_tokens=usage.get("total_tokens", 0),
+        input_tokens=usage["prompt_tokens"],
+        output_tokens=usage["completion_tokens"],
+        total_tokens=usage["total_tokens"],
+        input_token_details={"cache_read": reused},
     )
+
+
+def common_prefix_length(cached: Sequence[object], prompt: Sequence[object]) -> int:
+    """How many leading tokens of `prompt` are already in `cached` (a KV-cache's contents)."""
+    length = 0
+    for old, new in zip(cached, prompt, strict=False):
+        if old != new:
+            break
+        length += 1
+    return length
 
 
 def require_gguf(path: str) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from emostage.backends.llamacpp import common_prefix_length
+
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|\w+|[^\w\s]")
 
 
@@ -68,9 +70,9 @@ class Slots:
         """Hold a slot for one request; it caches `prompt` afterwards."""
         with self._changed:
             self._changed.wait_for(lambda: bool(self._free))
-            slot = max(self._free, key=lambda s: _shared(self._cached[s], prompt))
+            slot = max(self._free, key=lambda s: common_prefix_length(self._cached[s], prompt))
             self._free.remove(slot)
-        cached = _shared(self._cached[slot], prompt) if self.speed.prefix_cache else 0
+        cached = common_prefix_length(self._cached[slot], prompt) if self.speed.prefix_cache else 0
         try:
             yield SlotTiming(len(prompt), cached, (len(prompt) - cached) / self.speed.prefill_tps)
         finally:
@@ -78,13 +80,3 @@ class Slots:
                 self._cached[slot] = prompt
                 self._free.add(slot)
                 self._changed.notify()
-
-
-def _shared(cached: list[str], prompt: list[str]) -> int:
-    """Length of the common prefix."""
-    length = 0
-    for old, new in zip(cached, prompt, strict=False):
-        if old != new:
-            break
-        length += 1
-    return length
