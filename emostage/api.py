@@ -19,7 +19,7 @@ from langsmith import tracing_context
 from emostage.context import Context
 from emostage.dialogue import parse_dialogue, require_client_last
 from emostage.errors import ConfigError, InputError
-from emostage.graph import build_graph
+from emostage.graph import AnalysisLayout, build_graph
 from emostage.llm import describe_model, preflight, resolve_backend
 from emostage.phases import Taxonomy
 from emostage.safety import RiskAssessment
@@ -43,6 +43,7 @@ class EmoStage:
         *,
         taxonomy: Taxonomy | str | Path = "ivey",
         checkpointer: BaseCheckpointSaver[str] | None = None,
+        analysis: AnalysisLayout = "parallel",
         **settings: Any,
     ) -> None:
         """Build the pipeline.
@@ -51,6 +52,7 @@ class EmoStage:
             chat_model: Any LangChain chat model; default: built from the settings (Ollama).
             taxonomy: A `Taxonomy`, `ivey`, `hill` or a YAML/JSON file.
             checkpointer: Keeps threads for `respond(..., thread_id=...)`.
+            analysis: `parallel` (default) or the paper's `sequential` layout (see `build_graph`).
             **settings: Fields of `Context`, e.g. `model`, `language`, `mode`.
 
         Raises:
@@ -67,7 +69,9 @@ class EmoStage:
         # With a checkpointer, "sync" puts the client's words on disk before any model call,
         # so a crash mid-turn loses nothing. (LangGraph rejects it without a checkpointer.)
         self._durability: Durability | None = "sync" if checkpointer else None
-        self.graph = build_graph(chat_model, taxonomy=taxonomy, checkpointer=checkpointer)
+        self.graph = build_graph(
+            chat_model, taxonomy=taxonomy, checkpointer=checkpointer, analysis=analysis
+        )
 
     def preflight(self) -> str:
         """Check that the configured backend is up and has the model.

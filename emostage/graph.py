@@ -8,7 +8,9 @@ The baseline (mode="baseline") runs the screen only, then one plain call.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
+from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -35,6 +37,7 @@ from emostage.sessions import register_state_types
 from emostage.state import InputState, OutputState, State
 
 EmoStageGraph = CompiledStateGraph[State, Context, InputState, OutputState]
+AnalysisLayout = Literal["parallel", "sequential"]
 
 
 def build_graph(
@@ -42,6 +45,7 @@ def build_graph(
     *,
     taxonomy: Taxonomy | str | Path = "ivey",
     checkpointer: BaseCheckpointSaver[str] | None = None,
+    analysis: AnalysisLayout = "parallel",
 ) -> EmoStageGraph:
     """Compile the EmoStage graph.
 
@@ -49,6 +53,8 @@ def build_graph(
         model: Any LangChain chat model. Default: one built per turn from the `Context`.
         taxonomy: A `Taxonomy`, a built-in name (`ivey`, `hill`) or a YAML/JSON path.
         checkpointer: Persist threads, e.g. `InMemorySaver()` or a SQLite saver.
+        analysis: `parallel`, or `sequential` (the paper's layout, one analysis after the
+            other; slower, kept to measure what running them side by side saves).
     """
     phases = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     models = ModelSource(model)
@@ -68,9 +74,13 @@ def build_graph(
         builder.add_node(name, node)
         builder.add_edge(name, END)
 
-    builder.add_conditional_edges(START, route_by_mode, ANALYSIS_NODES)
-    for analysis in ANALYSIS_NODES:  # all run in one step, so plan_reply runs once after them
-        builder.add_edge(analysis, "plan_reply")
+    if analysis == "sequential":
+        for first, then in itertools.pairwise([START, *ANALYSIS_NODES, "plan_reply"]):
+            builder.add_edge(first, then)
+    else:
+        builder.add_conditional_edges(START, route_by_mode, ANALYSIS_NODES)
+        for analysis_node in ANALYSIS_NODES:  # one step together: plan_reply runs once after
+            builder.add_edge(analysis_node, "plan_reply")
     builder.add_conditional_edges("plan_reply", route_by_phase, list(drafts))
     return builder.compile(
         checkpointer=checkpointer and register_state_types(checkpointer), name="EmoStage"

@@ -23,7 +23,7 @@ def make_recognize_phase(models: ModelSource, taxonomy: Taxonomy) -> Node:
         context = resolve_context(runtime.context)
         view = TurnView.of(state.dialogue, context)
         run = NodeRun("recognize_phase", view.number)
-        if not context.use_phase:
+        if not context.use_phase or context.mode == "baseline":
             run.skipped = True
             return {"phase": None, "phase_rationale": "", "reports": run.report()}
         # A failed recognition keeps the thread's last phase: sessions rarely jump.

@@ -21,7 +21,7 @@ def make_take_perspective(models: ModelSource) -> Node:
         context = resolve_context(runtime.context)
         view = TurnView.of(state.dialogue, context)
         run = NodeRun("take_perspective", view.number)
-        if not context.use_perspective:
+        if not context.use_perspective or context.mode == "baseline":
             run.skipped = True
             return {"perspective": None, "reports": run.report()}
         perspective = structured_call(
