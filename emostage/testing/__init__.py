@@ -56,6 +56,8 @@ class ScriptedChatModel(SchemaGuidedChatModel):
     replies: list[Answer] = Field(default_factory=list)
     structured: dict[str, list[Answer]] = Field(default_factory=dict)
     phase: str = "exploration"
+    defaults: dict[str, str | dict[str, Any]] = Field(default_factory=dict)
+    """Answers once a script runs out, by schema name (`text` for text calls)."""
     model: str = "scripted"
     _calls: list[tuple[str | None, list[BaseMessage]]] = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -107,6 +109,8 @@ class ScriptedChatModel(SchemaGuidedChatModel):
         return item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
 
     def _placeholder(self, schema: str | None) -> str | dict[str, Any]:
+        if (schema or "text") in self.defaults:
+            return self.defaults[schema or "text"]
         if schema == "PhaseAssessment":
             return {"rationale": "(scripted) placeholder rationale", "phase": self.phase}
         placeholders = {

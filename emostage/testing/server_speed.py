@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from emostage.backends.llamacpp import common_prefix_length
 
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|\w+|[^\w\s]")
+_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|\w+|[^\w\s]+")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class SlotTiming:
 
 
 def approx_tokens(text: str) -> list[str]:
-    """A tokenizer stand-in: one token per CJK character, word or punctuation mark."""
+    """A tokenizer stand-in: one token per CJK character, word or run of punctuation."""
     return _TOKEN.findall(text)
 
 

@@ -1,0 +1,1 @@
+"""EmoStage benchmarks: `python -m bench` (see bench/results.md)."""

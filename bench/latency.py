@@ -1,0 +1,91 @@
+"""Goals 2 and 5: turn latency against the baseline, and evaluation throughput.
+
+Both run on a simulated model server: the Ollama protocol, with prefill and decode rates
+and parallel slots (`emostage.testing.server_speed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bench.dialogues import dialogue
+from bench.outputs import typical_model
+from emostage import EmoStage
+from emostage.evaluation.examples import load_examples
+from emostage.evaluation.pipeline import generate_replies
+from emostage.evaluation.rundir import RunDir
+from emostage.testing.ollama_server import FakeOllama
+from emostage.testing.server_speed import ServerSpeed
+
+QUIET = Console(quiet=True)
+
+# (name, EmoStage options, per-turn settings)
+LAYOUTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("baseline", {}, {"mode": "baseline"}),
+    ("sequential analysis", {"analysis": "sequential"}, {}),
+    ("EmoStage as built", {}, {}),
+]
+
+
+def turn_latency(speed: ServerSpeed, turns: int) -> dict[str, dict[str, float]]:
+    """Median seconds per turn and to the reply's first token, per layout.
+
+    Each layout gets a fresh server and plays consecutive turns of one session, so the
+    server's prefix cache behaves as it would in a live chat.
+    """
+    found = {}
+    for name, options, settings in LAYOUTS:
+        with FakeOllama(typical_model(), speed=speed) as server:
+            stage = EmoStage(ollama_host=server.url, **options)
+            totals, firsts = [], []
+            for turn in range(turns):
+                started = time.perf_counter()
+                first = None
+                for _ in stage.stream(dialogue(31 + 2 * turn), **settings):
+                    first = first or time.perf_counter() - started
+                totals.append(time.perf_counter() - started)
+                firsts.append(first or totals[-1])
+            prompt = sum(t.prompt_tokens for t, _ in server.served)
+            cached = sum(t.cached_tokens for t, _ in server.served)
+        found[name] = {
+            "turn_s": round(statistics.median(totals), 3),
+            "first_token_s": round(statistics.median(firsts), 3),
+            "calls_per_turn": round(len(server.served) / turns, 2),
+            "prompt_tokens_per_turn": round(prompt / turns),
+            "cached_share": round(cached / prompt, 3) if prompt else 0.0,
+        }
+    base = found["baseline"]["turn_s"]
+    for row in found.values():
+        row["ratio"] = round(row["turn_s"] / base, 2)
+    return found
+
+
+def eval_throughput(
+    speed: ServerSpeed, levels: list[int], examples: int, workdir: Path
+) -> dict[int, dict[str, float]]:
+    """Replies per second of `emostage eval run` (EmoStage system) at each concurrency."""
+    data = Path(__file__).parents[1] / "tests" / "data" / "eval"
+    sample = load_examples(data, "en", n=examples, seed=0).examples[:examples]
+    found: dict[int, dict[str, float]] = {}
+    for level in levels:
+        run = RunDir(workdir / f"throughput_{level}")
+        for example in sample:
+            run.examples.append({"key": example.id, **example.model_dump(mode="json")})
+        with FakeOllama(typical_model(), speed=speed) as server:
+            stage = EmoStage(ollama_host=server.url)
+            started = time.perf_counter()
+            step = generate_replies(run, stage, ["emostage"], concurrency=level, console=QUIET)
+            result = asyncio.run(step)
+            seconds = time.perf_counter() - started
+        found[level] = {"replies": result.done, "per_s": round(result.done / seconds, 3)}
+    one = found[levels[0]]["per_s"]
+    for level, row in found.items():
+        row["speedup"] = round(row["per_s"] / one, 2)
+        row["goal"] = round(0.8 * min(level, speed.slots), 2)
+    return found

@@ -1,0 +1,152 @@
+"""Write the benchmark's results: a markdown table per goal, and one PNG chart."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only
+
+import matplotlib.pyplot as plt
+
+RERUN = (
+    "python -m bench            # full run, a few minutes\npython -m bench --quick    # CI smoke"
+)
+
+
+def write_results(results: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    """`results.md` and `results.png` in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chart = folder / "results.png"
+    _chart(results, chart)
+    page = folder / "results.md"
+    page.write_text(_markdown(results, chart.name), "utf-8")
+    return page, chart
+
+
+def _markdown(results: dict[str, Any], chart: str) -> str:
+    overhead = results["overhead"]
+    latency = results["latency"]
+    built = latency["EmoStage as built"]
+    growth = results["growth"]
+    lengths = sorted(growth)
+    past = [growth[n]["windowed"] for n in lengths if n >= 90] or [0]
+    spread = (max(past) - min(past)) / min(past) if min(past) else 0.0
+    throughput = results["throughput"]
+    slots = results["speed"]["slots"]
+    lines = [
+        "# EmoStage benchmark",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python "
+        f"{platform.python_version()}; {'quick smoke run' if results['quick'] else 'full run'}.",
+        "",
+        "| goal | target | measured | met |",
+        "|---|---|---|---|",
+        f"| 1. framework overhead per turn | ≤ 2 ms | {overhead['overhead_ms']} ms "
+        f"({overhead['turn_ms']} ms turn − {overhead['direct_ms']} ms of direct calls) "
+        f"| {_met(overhead['overhead_ms'] <= 2)} |",
+        f"| 2. turn time / baseline, simulated server | ≤ 1.5 | {built['ratio']} "
+        f"(sequential analysis: {latency['sequential analysis']['ratio']}) "
+        f"| {_met(built['ratio'] <= 1.5)} |",
+        f"| 3. turn time / baseline, embedded model on CPU | ≤ 1.5 | "
+        f"{results['real']['EmoStage, shared prefix']['ratio']} "
+        f"| {_met(results['real']['EmoStage, shared prefix']['ratio'] <= 1.5)} |",
+        f"| 4. prompt tokens past the window | flat within 10% | {spread:.0%} spread over "
+        f"{', '.join(str(n) for n in lengths if n >= 90)} messages | {_met(spread <= 0.10)} |",
+        f"| 5. eval throughput at concurrency k ≤ {slots} slots | ≥ 0.8·k × (k = 1) | "
+        + ", ".join(f"k={k}: {row['speedup']}×" for k, row in throughput.items())
+        + f" | {_met(all(row['speedup'] >= row['goal'] for row in throughput.values()))} |",
+        "",
+        f"![results]({chart})",
+        "",
+        "## 2. Turn latency on a simulated server",
+        "",
+        f"Server: {_speed(results['speed'])}. Model outputs of 7B length (bench/outputs.py).",
+        "",
+        _table(latency, "layout"),
+        "",
+        "## 3. The embedded model on CPU (Gemma 3 270M, llama.cpp)",
+        "",
+        _table(results["real"], "layout"),
+        "",
+        "## 4. Prompt tokens of one EmoStage turn as the session grows",
+        "",
+        _table({f"{n} messages": row for n, row in growth.items()}, "dialogue"),
+        "",
+        "## 5. Evaluation throughput (`emostage eval run`, EmoStage system)",
+        "",
+        _table({f"concurrency {k}": row for k, row in throughput.items()}, "run"),
+        "",
+        "## 1. Framework overhead",
+        "",
+        _table({"scripted model, 30-message dialogue": overhead}, "case"),
+        "",
+        "## Rerun",
+        "",
+        "```bash",
+        RERUN,
+        "```",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _speed(speed: dict[str, Any]) -> str:
+    return (
+        f"prefill {speed['prefill_tps']:g} tok/s, decode {speed['decode_tps']:g} tok/s per slot, "
+        f"{speed['slots']} slots, prefix cache {'on' if speed['prefix_cache'] else 'off'}"
+    )
+
+
+def _table(rows: dict[str, dict[str, Any]], first: str) -> str:
+    columns = list(next(iter(rows.values())))
+    head = f"| {first} | " + " | ".join(c.replace("_", " ") for c in columns) + " |"
+    body = [
+        f"| {name} | " + " | ".join(str(row[c]) for c in columns) + " |"
+        for name, row in rows.items()
+    ]
+    return "\n".join([head, "|" + "---|" * (len(columns) + 1), *body])
+
+
+def _chart(results: dict[str, Any], path: Path) -> None:
+    figure, ((latency, real), (growth, throughput)) = plt.subplots(2, 2, figsize=(11, 7.5))
+    names = list(results["latency"])
+    latency.bar(names, [results["latency"][n]["turn_s"] for n in names], label="whole turn")
+    latency.bar(names, [results["latency"][n]["first_token_s"] for n in names], label="first token")
+    latency.set_title("2. Simulated server: seconds per turn")
+    latency.legend(fontsize=8)
+    latency.tick_params(axis="x", labelsize=8)
+
+    names = list(results["real"])
+    evaluated = [results["real"][n]["evaluated_per_turn"] for n in names]
+    reused = [results["real"][n]["reused_per_turn"] for n in names]
+    real.bar(names, evaluated, label="prompt tokens evaluated")
+    real.bar(names, reused, bottom=evaluated, label="reused from cache")
+    real.set_title("3. Embedded model: prompt tokens per turn")
+    real.legend(fontsize=8)
+    real.tick_params(axis="x", labelsize=7)
+
+    lengths = sorted(results["growth"])
+    for name in ("windowed", "full history"):
+        growth.plot(lengths, [results["growth"][n][name] for n in lengths], marker="o", label=name)
+    growth.set_title("4. Prompt tokens per turn vs dialogue length")
+    growth.set_xlabel("messages")
+    growth.legend(fontsize=8)
+
+    levels = list(results["throughput"])
+    speedups = [results["throughput"][k]["speedup"] for k in levels]
+    throughput.plot(levels, speedups, marker="o", label="measured")
+    throughput.plot(levels, [results["throughput"][k]["goal"] for k in levels], "--", label="goal")
+    throughput.set_title("5. Eval throughput vs concurrency (× concurrency 1)")
+    throughput.set_xlabel("concurrency")
+    throughput.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
