@@ -142,7 +142,7 @@ def test_screen_rates_on_the_labeled_sets(language: str) -> None:
     not met; the README's Safety section has the measured rates."""
     sets = splits()
     dev_recall, dev_fpr = rates(language, *sets["dev"][language])
-    assert dev_recall >= 0.98 and dev_fpr <= 0.02
+    assert dev_recall >= 0.99 and dev_fpr <= 0.01
     if language in sets.get("test", {}):
         recall, fpr = rates(language, *sets["test"][language])
-        assert recall >= 0.80 and fpr <= 0.25
+        assert recall >= 0.70 and fpr <= 0.20
