@@ -49,8 +49,15 @@ def server_error(exc: BaseException) -> ModelUnavailableError | None:
     return None
 
 
+KEEP_ALIVE = "30m"
+
+
 def build_ollama(context: Context) -> BaseChatModel:
-    """ChatOllama for `context`: no thinking, bounded output, an explicit HTTP timeout."""
+    """ChatOllama for `context`: no thinking, bounded output, an explicit HTTP timeout.
+
+    `keep_alive` keeps the model loaded between turns (a reload costs seconds), and
+    `num_ctx` is set explicitly: Ollama's default window can be shorter than a transcript.
+    """
     from langchain_ollama import ChatOllama
 
     return ChatOllama(
@@ -59,6 +66,8 @@ def build_ollama(context: Context) -> BaseChatModel:
         reasoning=False,
         temperature=context.temperature,
         num_predict=context.max_tokens,
+        num_ctx=context.n_ctx,
+        keep_alive=KEEP_ALIVE,
         client_kwargs={"timeout": context.request_timeout_s},
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from emostage.errors import InputError
 from emostage.evaluation.records import JsonlLog
 
 Task = Callable[[], Awaitable[dict[str, Any]]]
+THREADS_PER_TASK = 4  # a turn's widest step: three analysis nodes at once, plus slack
 
 
 @dataclass
@@ -51,6 +53,11 @@ async def run_step(
     """
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1.")
+    # Each task blocks threads (the graph's sync nodes, parallel analysis calls); the default
+    # pool has cpu+4 of them, which would cap concurrency on a small machine.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=THREADS_PER_TASK * concurrency + 4)
+    )
     finished = log.keys()
     todo = {key: task for key, task in tasks.items() if key not in finished}
     result = StepResult(skipped=len(tasks) - len(todo))
