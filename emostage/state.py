@@ -123,7 +123,11 @@ def append_turns(left: list[Turn], right: list[Turn] | list[dict[str, Any]]) -> 
     """Reducer: append turns, merging consecutive messages of the same speaker."""
     from emostage.dialogue import merge_turns  # local: dialogue imports this module
 
-    return merge_turns([*left, *(Turn.model_validate(t) for t in right)])
+    incoming = [Turn.model_validate(t) for t in right]
+    if not left:
+        return merge_turns(incoming)
+    # `left` is merged already: only its last turn can join the incoming ones.
+    return [*left[:-1], *merge_turns([left[-1], *incoming])]
 
 
 def merge_reports(
