@@ -15,8 +15,8 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
-from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import BaseModel, ValidationError
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
@@ -37,22 +37,38 @@ def parse_structured(
     model: Runnable[LanguageModelInput, Any], schema: type[BaseModel], *, include_raw: bool
 ) -> Runnable[LanguageModelInput, Any]:
     """Call `model`, then parse its text answer into `schema` leniently."""
+    return _ParsedAnswer(model=model, schema_type=schema, include_raw=include_raw)
 
-    def parse(messages: LanguageModelInput) -> Any:
-        raw = model.invoke(messages)
+
+class _ParsedAnswer(RunnableSerializable[LanguageModelInput, Any]):
+    """`model`, then lenient JSON parsing into `schema`.
+
+    A plain Runnable rather than a `RunnableLambda`, which inspects its function's
+    signature on every call: a measurable share of a turn's framework time.
+    """
+
+    model: Runnable[LanguageModelInput, Any]
+    schema_type: type[BaseModel]
+    include_raw: bool
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    def invoke(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        """Answer, then parse; with `include_raw`, parsing errors are returned, not raised."""
+        raw = self.model.invoke(input, config)
         parsed: BaseModel | None = None
         error: Exception | None = None
         try:
-            parsed = schema.model_validate(parse_json_lenient(raw.text))
+            parsed = self.schema_type.model_validate(parse_json_lenient(raw.text))
         except (ValueError, ValidationError) as exc:
             error = exc
-        if include_raw:
+        if self.include_raw:
             return {"raw": raw, "parsed": parsed, "parsing_error": error}
         if error:
             raise error
         return parsed
-
-    return RunnableLambda(parse, name=f"structured:{schema.__name__}")
 
 
 class SchemaGuidedChatModel(BaseChatModel):
