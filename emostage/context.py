@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from emostage.errors import ConfigError
@@ -42,6 +42,16 @@ class Context:
     ollama_host: str = field(
         default=DEFAULT_OLLAMA_HOST,
         metadata={"description": "Base URL of the Ollama server.", "env": "OLLAMA_HOST"},
+    )
+    analysis_model: str | None = field(
+        default=None,
+        metadata={
+            "description": (
+                "Model for phase recognition and perspective-taking, e.g. a smaller, faster "
+                "one (a GGUF path with llamacpp); default: the drafting model."
+            ),
+            "env": "EMOSTAGE_ANALYSIS_MODEL",
+        },
     )
     model_path: str | None = field(
         default=None,
@@ -192,6 +202,14 @@ class Context:
             raise ConfigError("Need request_timeout_s > 0, max_tokens >= 16 and n_ctx >= 512.")
         if self.model_attempts < 1 or self.structured_retries < 0:
             raise ConfigError("Need model_attempts >= 1 and structured_retries >= 0.")
+
+    def for_analysis(self) -> Context:
+        """These settings with the analysis model in place of the drafting one."""
+        if self.analysis_model is None:
+            return self
+        if self.backend == "llamacpp":
+            return replace(self, model_path=self.analysis_model, analysis_model=None)
+        return replace(self, model=self.analysis_model, analysis_model=None)
 
     def model_settings(self) -> tuple[object, ...]:
         """The fields that decide which model object a turn needs."""

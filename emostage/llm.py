@@ -81,12 +81,15 @@ def preflight(context: Context) -> None:
         ConfigError: the backend's settings or installation are incomplete.
     """
     context, _ = resolve_backend(context)
-    if context.backend == "ollama":
-        ollama.preflight_ollama(context)
-    elif context.backend == "openai":
-        openai.preflight_openai(context)
-    elif context.backend == "llamacpp":
-        preflight_llamacpp(context)
+    for settings in (
+        [context] if context.analysis_model is None else [context, context.for_analysis()]
+    ):
+        if settings.backend == "ollama":
+            ollama.preflight_ollama(settings)
+        elif settings.backend == "openai":
+            openai.preflight_openai(settings)
+        elif settings.backend == "llamacpp":
+            preflight_llamacpp(settings)
 
 
 def server_error(exc: BaseException) -> ModelUnavailableError | None:

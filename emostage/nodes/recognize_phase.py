@@ -31,7 +31,7 @@ def make_recognize_phase(models: ModelSource, taxonomy: Taxonomy) -> Node:
         instruction = phase_instruction(taxonomy, view.prompts, view.language)
         assessment = structured_call(
             run,
-            models.get(context),
+            models.get(context.for_analysis()),
             schema,
             view.ask(instruction),
             policy=CallPolicy.of(context),

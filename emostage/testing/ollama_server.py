@@ -13,7 +13,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
@@ -66,7 +66,7 @@ class FakeOllama:
         fault: Fault | None = None,
         fault_times: int | None = None,
         delay_s: float = 3.0,
-        speed: ServerSpeed | None = None,
+        speed: ServerSpeed | Mapping[str, ServerSpeed] | None = None,
     ) -> None:
         """Prepare the server; `start()` (or `with`) opens it.
 
@@ -76,15 +76,16 @@ class FakeOllama:
             fault: What goes wrong on `/api/chat`.
             fault_times: Only the first N chat requests fail; default: all of them.
             delay_s: How long the `delay` fault waits before answering.
-            speed: Take as long as a server of this speed would; default: answer at once.
+            speed: Take as long as a server of this speed would, or per model name a
+                speed of its own (each model with its own slots); default: at once.
         """
         self.model = model or ScriptedChatModel()
         self.models = models
         self.fault = fault
         self.fault_times = fault_times
         self.delay_s = delay_s
-        self.speed = speed
-        self.slots = Slots(speed) if speed else None
+        speeds = speed if isinstance(speed, Mapping) else {m: speed for m in models if speed}
+        self.slots = {name: Slots(model_speed) for name, model_speed in speeds.items()}
         self.requests: list[dict[str, Any]] = []
         self.served: list[tuple[SlotTiming, int]] = []
         """With a `speed`: each request's timing and generated tokens."""
@@ -164,12 +165,13 @@ class FakeOllama:
     @contextmanager
     def _serving(self, body: dict[str, Any], answer: AIMessage) -> Iterator[Callable[[str], None]]:
         """Hold a slot and pay prefill; yields a function that pays decoding for a piece."""
-        if self.slots is None or self.speed is None:
+        slots = self.slots.get(body["model"])
+        if slots is None:
             yield lambda piece: None
             return
-        decode_tps = self.speed.decode_tps
+        decode_tps = slots.speed.decode_tps
         prompt = approx_tokens("\n".join(f"{m['role']}: {m['content']}" for m in body["messages"]))
-        with self.slots.serve(prompt) as timing:
+        with slots.serve(prompt) as timing:
             self.served.append((timing, len(approx_tokens(answer.text))))
             time.sleep(timing.prefill_s)
             yield lambda piece: time.sleep(len(approx_tokens(piece)) / decode_tps)
