@@ -139,3 +139,13 @@ def test_openai_backend_against_llama_cpp_server(openai_server: str) -> None:
     stage = EmoStage(backend="openai", base_url=openai_server, model="gemma3-270m", max_tokens=96)
     stage.preflight()
     assert_structure(stage, LANGUAGE_EXAMPLES["zh"], "zh")
+
+
+def test_llamacpp_reports_the_prompt_prefix_it_reused(embedded: ChatLlamaCpp) -> None:
+    shared = [HumanMessage("You are a counselor. " * 20), HumanMessage("Client: I can't sleep.")]
+    embedded.invoke([HumanMessage("Something else entirely.")], max_tokens=16)
+    first = embedded.invoke([*shared, HumanMessage("Reply briefly.")], max_tokens=16)
+    second = embedded.invoke([*shared, HumanMessage("Name one feeling.")], max_tokens=16)
+    assert first.usage_metadata and second.usage_metadata
+    assert second.usage_metadata["input_token_details"]["cache_read"] > 50
+    assert first.usage_metadata["input_token_details"]["cache_read"] < 10
