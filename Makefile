@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install lint typecheck test demo studio clean
+.PHONY: install lint typecheck test demo bench profile studio clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,11 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 
 lint: install
-	$(BIN)/ruff check emostage tests
-	$(BIN)/ruff format --check emostage tests
+	$(BIN)/ruff check emostage tests bench
+	$(BIN)/ruff format --check emostage tests bench
 
 typecheck: install
-	$(BIN)/mypy emostage
+	$(BIN)/mypy emostage bench
 
 test: lint typecheck
 	$(BIN)/python -m pytest tests
@@ -27,6 +27,12 @@ test: lint typecheck
 
 demo: install
 	$(BIN)/emostage respond --backend auto --json examples/ja_work_stress.json
+
+bench: install
+	$(BIN)/python -m bench
+
+profile: install
+	$(BIN)/python -m bench.profile
 
 studio: install
 	$(BIN)/python -m pip install --quiet 'langgraph-cli[inmem]'
