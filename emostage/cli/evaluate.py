@@ -25,7 +25,13 @@ from emostage.cli.options import (
 from emostage.context import Context
 from emostage.errors import ConfigError, InputError, ModelUnavailableError
 from emostage.evaluation.judge import Judge
-from emostage.evaluation.pipeline import generate_replies, judge_replies, prepare, record_judge
+from emostage.evaluation.pipeline import (
+    Sampling,
+    generate_replies,
+    judge_replies,
+    prepare,
+    record_judge,
+)
 from emostage.evaluation.ratings import import_ratings, write_sheet
 from emostage.evaluation.rundir import RunDir
 from emostage.evaluation.runner import StepResult
@@ -201,16 +207,16 @@ class _Plan:
 
 def _generate(plan: _Plan, generator: dict[str, Any]) -> None:
     chosen = parse_systems(plan.systems)
-    languages = _languages(plan.languages)
+    sampling = Sampling(
+        str(plan.data), _languages(plan.languages), plan.n, plan.seed, plan.max_dialogues
+    )
+    examples = sampling.draw()  # bad data fails here, before any model is contacted
     stage = build_stage(plan.taxonomy, **generator)
     target = RunDir(plan.out_dir)
     config = prepare(
         target,
-        data=str(plan.data),
-        languages=languages,
-        n=plan.n,
-        seed=plan.seed,
-        max_dialogues=plan.max_dialogues,
+        sampling,
+        examples,
         taxonomy=plan.taxonomy,
         systems=chosen,
         generator=stage.context,

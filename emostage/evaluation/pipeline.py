@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import get_usage_metadata_callback
@@ -24,38 +25,55 @@ from emostage.phases import Language, load_taxonomy
 ORDERS = ("system_first", "baseline_first")
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """Which examples a run draws: from where, in which languages, how many, with what seed."""
+
+    data: str
+    languages: list[Language]
+    n: int
+    seed: int
+    max_dialogues: int | None = None
+
+    def draw(self) -> list[Example]:
+        """The examples, in language order.
+
+        Raises:
+            InputError: bad counts, or no examples at `data`.
+        """
+        if self.n < 1:
+            raise InputError("--n must be at least 1 example per dialogue.")
+        if self.max_dialogues is not None and self.max_dialogues < 1:
+            raise InputError("--dialogues must be at least 1.")
+        return [
+            example
+            for language in self.languages
+            for example in load_examples(
+                self.data, language, self.n, self.seed, self.max_dialogues
+            ).examples
+        ]
+
+
 def prepare(
     run: RunDir,
+    sampling: Sampling,
+    examples: list[Example],
     *,
-    data: str,
-    languages: list[Language],
-    n: int,
-    seed: int,
-    max_dialogues: int | None,
     taxonomy: str,
     systems: list[System],
     generator: Context,
 ) -> RunConfig:
-    """Sample the examples and write `config.json`, or check a resumed run matches.
+    """Write the examples and `config.json`, or check that a resumed run matches.
 
     Raises:
-        InputError: no examples, or the folder holds a run with other settings.
+        InputError: the folder holds a run with other settings.
     """
-    if n < 1:
-        raise InputError("--n must be at least 1 example per dialogue.")
-    if max_dialogues is not None and max_dialogues < 1:
-        raise InputError("--dialogues must be at least 1.")
-    examples = [
-        example
-        for language in languages
-        for example in load_examples(data, language, n, seed, max_dialogues).examples
-    ]
     config = new_config(
-        data=data,
-        languages=languages,
-        n=n,
-        seed=seed,
-        max_dialogues=max_dialogues,
+        data=sampling.data,
+        languages=sampling.languages,
+        n=sampling.n,
+        seed=sampling.seed,
+        max_dialogues=sampling.max_dialogues,
         examples=examples,
         taxonomy=load_taxonomy(taxonomy),
         taxonomy_name=taxonomy,
