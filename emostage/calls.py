@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -106,7 +104,7 @@ def invoke_reliably(
 
 def structured_call(
     run: NodeRun,
-    model: BaseChatModel,
+    structured: Runnable[Any, Any],
     schema: type[SchemaT],
     messages: Sequence[BaseMessage],
     *,
@@ -119,7 +117,7 @@ def structured_call(
     crisis turn can still be answered. A drafting call then reports the outage.
     """
     try:
-        answer = ask_structured(model, schema, messages, policy)
+        answer = ask_structured(structured, schema, messages, policy)
     except ModelUnavailableError as exc:
         run.model_calls += 1
         run.fallback = f"model unavailable ({type(exc).__name__})"
@@ -141,17 +139,18 @@ class StructuredAnswer(Generic[SchemaT]):
 
 
 def ask_structured(
-    model: BaseChatModel,
+    structured: Runnable[Any, Any],
     schema: type[SchemaT],
     messages: Sequence[BaseMessage],
     policy: CallPolicy,
 ) -> StructuredAnswer[SchemaT]:
     """Ask for `schema`, retrying bad answers `policy.bad_answer_retries` times.
 
+    `structured` is a model's `with_structured_output(schema, include_raw=True)`.
+
     Raises:
         ModelUnavailableError: the server is down or refuses (after transient retries).
     """
-    structured = _structured(model, schema)
     problem = ""
     for calls in range(1, policy.bad_answer_retries + 2):
         try:
@@ -203,28 +202,6 @@ def clean_reply(text: str, labels: Sequence[str]) -> str:
     if len(text) > 1 and text[0] in _QUOTES and text[-1] in _QUOTES:
         text = text[1:-1].strip()
     return text
-
-
-_STRUCTURED: OrderedDict[tuple[int, type[BaseModel]], tuple[BaseChatModel, Runnable[Any, Any]]]
-_STRUCTURED = OrderedDict()
-_STRUCTURED_LOCK = threading.Lock()
-
-
-def _structured(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[Any, Any]:
-    """`model.with_structured_output(schema)`, built once per model and schema.
-
-    Building it renders the JSON schema, which cost more than the rest of a turn's
-    framework work put together.
-    """
-    key = (id(model), schema)
-    with _STRUCTURED_LOCK:
-        hit = _STRUCTURED.get(key)
-        if hit is None or hit[0] is not model:  # the id of a collected model can come back
-            hit = (model, model.with_structured_output(schema, include_raw=True))
-            _STRUCTURED[key] = hit
-            if len(_STRUCTURED) > 64:
-                _STRUCTURED.popitem(last=False)
-        return hit[1]
 
 
 @cache

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel
 
 from emostage.backends import ollama, openai
 from emostage.context import Context
@@ -156,6 +158,9 @@ class ModelSource:
 
     fixed: BaseChatModel | None = None
     _cache: dict[tuple[Any, ...], BaseChatModel] = field(default_factory=dict, repr=False)
+    _structured: dict[tuple[int, type[BaseModel]], Runnable[Any, Any]] = field(
+        default_factory=dict, repr=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def get(self, context: Context) -> BaseChatModel:
@@ -167,3 +172,16 @@ class ModelSource:
             if key not in self._cache:
                 self._cache[key] = build_chat_model(context)
             return self._cache[key]
+
+    def structured(self, context: Context, schema: type[BaseModel]) -> Runnable[Any, Any]:
+        """The turn's model with structured output for `schema` (raw answer included).
+
+        Built once per model and schema: building it renders the JSON schema, which cost
+        more than the rest of a turn's framework work put together.
+        """
+        model = self.get(context)
+        key = (id(model), schema)  # the model lives as long as this source
+        with self._lock:
+            if key not in self._structured:
+                self._structured[key] = model.with_structured_output(schema, include_raw=True)
+            return self._structured[key]

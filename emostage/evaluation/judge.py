@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal, get_args
+from functools import cached_property
+from typing import Annotated, Any, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, BeforeValidator, Field
 
 from emostage.calls import CallPolicy, StructuredAnswer, ask_structured
@@ -72,7 +74,7 @@ class Judge:
             HumanMessage(prompts.reply_header + "\n" + reply),
             HumanMessage(prompts.score_instruction),
         ]
-        return ask_structured(self.model, TurnScores, messages, self.policy)
+        return ask_structured(self._scores, TurnScores, messages, self.policy)
 
     def compare(self, example: Example, first: str, second: str) -> StructuredAnswer[PairVerdict]:
         """Prefer `first` (shown as A), `second` (B), or neither."""
@@ -83,7 +85,15 @@ class Judge:
             HumanMessage(prompts.pair_header_b + "\n" + second),
             HumanMessage(prompts.pair_instruction),
         ]
-        return ask_structured(self.model, PairVerdict, messages, self.policy)
+        return ask_structured(self._verdicts, PairVerdict, messages, self.policy)
+
+    @cached_property
+    def _scores(self) -> Runnable[Any, Any]:
+        return self.model.with_structured_output(TurnScores, include_raw=True)
+
+    @cached_property
+    def _verdicts(self) -> Runnable[Any, Any]:
+        return self.model.with_structured_output(PairVerdict, include_raw=True)
 
     def _prefix(self, example: Example) -> list[BaseMessage]:
         # Same layout as a turn: the texts are joined as message content, never formatted.

@@ -31,7 +31,7 @@ def make_recognize_phase(models: ModelSource, taxonomy: Taxonomy) -> Node:
         instruction = phase_instruction(taxonomy, view.prompts, view.language)
         assessment = structured_call(
             run,
-            models.get(context.for_analysis()),
+            models.structured(context.for_analysis(), schema),
             schema,
             view.ask(instruction),
             policy=CallPolicy.of(context),

@@ -26,7 +26,7 @@ def make_take_perspective(models: ModelSource) -> Node:
             return {"perspective": None, "reports": run.report()}
         perspective = structured_call(
             run,
-            models.get(context.for_analysis()),
+            models.structured(context.for_analysis(), Perspective),
             Perspective,
             view.ask(perspective_instruction(view.prompts)),
             policy=CallPolicy.of(context),
