@@ -50,20 +50,22 @@ def _clamp_intensity(value: Any) -> Any:
     return min(5, max(1, int(value))) if isinstance(value, int | float) else value
 
 
-ShortText = Annotated[str, _clip(200), Field(max_length=200)]
+# Bounds reach the model as JSON-schema limits (a grammar on llama.cpp and Ollama), so they
+# cap how long an analysis can take to decode, not only what is kept.
+ShortText = Annotated[str, _clip(120), Field(max_length=120)]
 
 
 class Emotion(BaseModel):
     """A feeling the client likely has, with its strength."""
 
-    name: Annotated[str, _clip(40), Field(max_length=40)]
+    name: Annotated[str, _clip(24), Field(max_length=24)]
     intensity: Annotated[int, BeforeValidator(_clamp_intensity), Field(ge=1, le=5)] = 3
 
 
 class Perspective(BaseModel):
     """The client's situation as seen from the client's side."""
 
-    emotions: Annotated[list[Emotion], _first(4), Field(max_length=4)] = Field(default_factory=list)
+    emotions: Annotated[list[Emotion], _first(3), Field(max_length=3)] = Field(default_factory=list)
     situation: ShortText = ""
     thoughts: ShortText = ""
     support_needs: Annotated[list[SupportNeed], _first(3), Field(max_length=3)] = Field(
