@@ -23,6 +23,7 @@ FIXTURES = Path(__file__).parent / "data" / "eval"
 KOKOROCHAT = Path(__file__).parents[2] / "shared" / "data" / "kokorochat"
 SCRIPTED = {"EMOSTAGE_BACKEND": "scripted"}
 TABLES = (
+    "### Summary",
     "Reference-based metrics",
     "LLM-judge scores",
     "Pairwise preference against the baseline",
@@ -81,7 +82,7 @@ def test_a_scripted_run_in_three_languages_yields_every_file(tmp_path: Path) -> 
     assert all(report.count(title) == 3 for title in TABLES)
     assert "| emostage | 3.0 |" in report  # three model calls per EmoStage turn
     page = (run / "report" / "report.html").read_text("utf-8")
-    assert page.count("<table>") == 15 and page.count("data:image/png;base64,") == 9
+    assert page.count("<table>") == 18 and page.count("data:image/png;base64,") == 9
 
     code, output = invoke("all", "--out", run, "--data", FIXTURES, "--lang", "ja,zh,en", "--n", "2")
     assert code == 0 and "generate: 0 new" in output and "judge pairs: 0 new" in output

@@ -218,7 +218,11 @@ def test_tables_aggregate_known_records() -> None:
     }
     assert report.criteria["emostage"]["empathy"] == (5, None)
     assert report.criteria["baseline"]["safety"] == (0, None)
-    reference, _, pairwise, phase, cost = report.tables
+    overview, reference, _, pairwise, phase, cost = report.tables
+    row = next(r for r in overview.rows if r[0] == "emostage")
+    headline = dict(zip(overview.columns, row, strict=True))
+    assert headline["Win % vs baseline"] == "100" and headline["Empathy"] == "5.00"
+    assert headline["BLEU-1"].startswith("100.00") and headline["Model calls"] == "3.0"
     emostage_row = next(r for r in reference.rows if r[0] == "emostage")
     assert emostage_row[1].startswith("100.00")  # the reference itself scores 100 BLEU-1
     assert [r[0] for r in pairwise.rows] == ["emostage"]

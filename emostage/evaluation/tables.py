@@ -82,7 +82,39 @@ def language_report(
     ]
     if human := builder.human_table():
         tables.append(human)
-    return LanguageReport(language, tables, criteria, outcomes, phase_counts)
+    return LanguageReport(language, [summary(tables), *tables], criteria, outcomes, phase_counts)
+
+
+SUMMARY = {  # summary column: (table title starts with, column)
+    "BLEU-1": ("Reference", "BLEU-1"),
+    "ROUGE-L": ("Reference", "ROUGE-L"),
+    "Distinct-2": ("Reference", "Distinct-2"),
+    "Empathy": ("LLM-judge", "Empathy (1–5)"),
+    "Phase fit": ("LLM-judge", "Phase fit (1–5)"),
+    "Win % vs baseline": ("Pairwise", "Win %"),
+    "Model calls": ("Cost", "Model calls"),
+    "Seconds": ("Cost", "Seconds"),
+}
+
+
+def summary(tables: list[Table]) -> Table:
+    """One table of the headline numbers, systems as rows, picked from the detailed tables."""
+
+    def cell(title: str, column: str, system: str) -> str:
+        for table in tables:
+            if table.title.startswith(title) and column in table.columns:
+                at = table.columns.index(column)
+                return next((row[at] for row in table.rows if row[0] == system), "–")
+        return "–"
+
+    found = Table(
+        "Summary",
+        ["System", *SUMMARY],
+        note="Headline numbers from the tables below, mean [95% CI]; – where not measured.",
+    )
+    for system in [row[0] for row in tables[0].rows]:
+        found.rows.append([system, *(cell(*SUMMARY[name], system) for name in SUMMARY)])
+    return found
 
 
 @dataclass
