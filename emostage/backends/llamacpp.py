@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
 from emostage.backends.structured import SchemaGuidedChatModel
@@ -85,13 +85,8 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
             cached = self._llama.input_ids[: self._llama.n_tokens].tolist()
             result = self._llama.create_chat_completion(**self._request(messages, stop, kwargs))
             prompt = self._llama.input_ids[: result["usage"]["prompt_tokens"]].tolist()
-        choice = result["choices"][0]["message"]
-        message = AIMessage(
-            content=choice.get("content") or "",
-            usage_metadata=_usage(result, reused=common_prefix_length(cached, prompt)),
-            response_metadata={"model_name": self.model},  # usage callbacks key on it
-        )
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        text = result["choices"][0]["message"].get("content") or ""
+        return self._result(text, _usage(result, reused=common_prefix_length(cached, prompt)))
 
     def _stream(
         self,

@@ -13,8 +13,9 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessageChunk
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -80,6 +81,12 @@ class SchemaGuidedChatModel(BaseChatModel):
         """Answer with JSON for `schema`, parsed into it; see `BaseChatModel`."""
         bound = self.bind(json_schema=schema.model_json_schema())
         return parse_structured(bound, schema, include_raw=include_raw)
+
+    def _result(self, text: str, usage: UsageMetadata) -> ChatResult:
+        """A whole answer, named by model: LangChain's usage callbacks key on `model_name`."""
+        name = str(getattr(self, "model", self._llm_type))
+        message = AIMessage(text, usage_metadata=usage, response_metadata={"model_name": name})
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
     @staticmethod
     def _token(text: str, run_manager: CallbackManagerForLLMRun | None) -> ChatGenerationChunk:

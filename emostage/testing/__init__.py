@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
 from emostage.backends.structured import SchemaGuidedChatModel
@@ -79,12 +79,7 @@ class ScriptedChatModel(SchemaGuidedChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         text = self._answer(messages, _schema_name(kwargs))
-        message = AIMessage(
-            text,
-            usage_metadata=_usage(messages, text),
-            response_metadata={"model_name": self.model},
-        )
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return self._result(text, _usage(messages, text))
 
     def _stream(
         self,
