@@ -3,13 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# llama-cpp-python, built portable and once per set of flags (see that file's docstring).
+# Set LLAMA_CMAKE_ARGS to build with other flags, e.g. -DGGML_NATIVE=ON.
+LLAMA_WHEEL := $(PYTHON) emostage/backends/llamacpp_build.py
+WHEELHOUSE := build/wheelhouse
+WHEEL := dist/emostage-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
 
-.PHONY: install lint typecheck test demo bench profile studio clean
+.PHONY: install lint typecheck test demo dist wheelhouse bench profile studio clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml emostage/backends/llamacpp_build.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,local,openai,eval]'
+	llama="$$($(LLAMA_WHEEL))" && $(BIN)/python -m pip install --quiet "$$llama" -e '.[dev,local,openai,eval]'
 	touch $@
 
 install: $(INSTALLED)
@@ -21,7 +26,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy emostage bench
 
-test: lint typecheck
+# The sdist and the wheel, into dist/.
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist . > /dev/null
+
+# Everything the wheel needs, so that the install test runs offline.
+wheelhouse: dist
+	llama="$$($(LLAMA_WHEEL))" && $(BIN)/python -m pip download --quiet --dest $(WHEELHOUSE) \
+		--find-links "$$(dirname "$$llama")" '$(WHEEL)[local]' 'setuptools>=68' wheel
+
+test: lint typecheck wheelhouse
 	$(BIN)/python -m pytest tests
 	EMOSTAGE_BACKEND=scripted $(BIN)/python -m pytest --nbmake notebooks
 
@@ -39,4 +54,4 @@ studio: install
 	LANGGRAPH_NO_VERSION_CHECK=true LANGSMITH_TRACING=false $(BIN)/langgraph dev
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

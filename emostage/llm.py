@@ -100,18 +100,14 @@ def server_error(exc: BaseException) -> ModelUnavailableError | None:
 
 
 def preflight_llamacpp(context: Context) -> None:
-    """Check that llama.cpp is installed and the GGUF is there (not loaded yet).
+    """Check that llama.cpp is installed and runs the GGUF, in a child process.
 
     Raises:
-        ConfigError: with the install command or the path problem.
+        ConfigError: with the install or rebuild command, or the path problem.
     """
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        raise ConfigError(
-            "llama-cpp-python is not installed: pip install 'emostage[local]'."
-        ) from None
-    _gguf_path(context)
+    from emostage.backends.llamacpp_check import check_llamacpp
+
+    check_llamacpp(_gguf_path(context))
 
 
 def _gguf_path(context: Context) -> str:

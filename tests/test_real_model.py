@@ -28,6 +28,8 @@ from emostage.testing.ollama_server import FakeOllama
 
 from .conftest import EXAMPLES
 
+pytestmark = [pytest.mark.integration, pytest.mark.real_model]
+
 IVEY = load_taxonomy("ivey")
 LANGUAGE_EXAMPLES = {
     "ja": EXAMPLES / "ja_work_stress.json",
@@ -114,7 +116,8 @@ def openai_server() -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path())]
+    command = [sys.executable, "-m", "emostage.backends.llamacpp_cpu", "llama_cpp.server"]
+    command += ["--model", str(embedded_model_path())]
     command += ["--chat_format", "gemma", "--model_alias", "gemma3-270m"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -18,6 +18,8 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
+from emostage.backends.llamacpp_check import check_llamacpp
+from emostage.backends.llamacpp_cpu import load_cpu_backend
 from emostage.backends.structured import SchemaGuidedChatModel
 from emostage.errors import ConfigError
 
@@ -61,6 +63,11 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
         except ImportError:
             raise ConfigError(f"llama-cpp-python is not installed. {_INSTALL}") from None
         require_gguf(self.model_path)
+        check_llamacpp(self.model_path)  # a build that would crash us fails here, in a child
+        try:
+            load_cpu_backend()
+        except RuntimeError as exc:
+            raise ConfigError(f"llama.cpp has no CPU backend for this machine: {exc}") from None
         try:
             self._llama = Llama(
                 model_path=self.model_path,
