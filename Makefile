@@ -9,7 +9,7 @@ LLAMA_WHEEL := $(PYTHON) emostage/backends/llamacpp_build.py
 WHEELHOUSE := build/wheelhouse
 WHEEL := dist/emostage-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
 
-.PHONY: install lint typecheck test demo dist wheelhouse bench profile studio clean
+.PHONY: install lint typecheck test test-fast demo dist wheelhouse bench profile studio clean
 
 $(INSTALLED): pyproject.toml emostage/backends/llamacpp_build.py
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ wheelhouse: dist
 test: lint typecheck wheelhouse
 	$(BIN)/python -m pytest tests
 	EMOSTAGE_BACKEND=scripted $(BIN)/python -m pytest --nbmake notebooks
+
+# The quick loop: everything but the embedded model (and the install test that uses it).
+test-fast: lint typecheck
+	$(BIN)/python -m pytest -m "not real_model" tests
 
 demo: install
 	$(BIN)/emostage respond --backend auto --json examples/ja_work_stress.json

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessageChunk
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Durability
@@ -21,12 +21,12 @@ from emostage.dialogue import parse_dialogue, require_client_last
 from emostage.errors import ConfigError, InputError
 from emostage.graph import AnalysisLayout, build_graph
 from emostage.llm import describe_model, preflight, resolve_backend
+from emostage.nodes.finish import reply_chunk
 from emostage.phases import Taxonomy
 from emostage.safety import RiskAssessment
 from emostage.state import Diagnostics, InputState, NodeReport, Reply, Turn
 
 DialogueLike = Sequence[Turn | Mapping[str, Any]] | Mapping[str, Any]
-REPLY_NODES = frozenset({"respond_baseline"})
 
 
 class EmoStage:
@@ -66,6 +66,7 @@ class EmoStage:
                 f"Unknown setting: {exc}. See emostage.Context for the fields."
             ) from None
         self.chat_model = chat_model
+        self._choosing = threading.Lock()
         # With a checkpointer, "sync" puts the client's words on disk before any model call,
         # so a crash mid-turn loses nothing. (LangGraph rejects it without a checkpointer.)
         self._durability: Durability | None = "sync" if checkpointer else None
@@ -87,9 +88,17 @@ class EmoStage:
         """
         if self.chat_model is not None:
             return ""
-        self.context, note = resolve_backend(self.context)
+        note = self._choose_backend()
         preflight(self.context)
         return note
+
+    def _choose_backend(self) -> str:
+        """Resolve `auto` once, for the life of this object: never again per turn."""
+        with self._choosing:
+            if self.chat_model is not None or self.context.backend != "auto":
+                return ""
+            self.context, note = resolve_backend(self.context)
+            return note
 
     def respond(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
@@ -122,18 +131,18 @@ class EmoStage:
     def stream(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
     ) -> Iterator[str]:
-        """Yield the reply's text as the model writes it."""
+        """Yield the reply's final text in chunks: exactly what `respond` would return."""
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
         with _tracing(context):
             parts = self.graph.stream(
                 payload,
                 config,
                 context=context,
-                stream_mode="messages",
+                stream_mode="custom",
                 durability=self._durability,
             )
-            for part in parts:
-                if text := _reply_text(part):
+            for event in parts:
+                if text := reply_chunk(event):
                     yield text
 
     async def astream(
@@ -146,16 +155,17 @@ class EmoStage:
                 payload,
                 config,
                 context=context,
-                stream_mode="messages",
+                stream_mode="custom",
                 durability=self._durability,
             )
-            async for part in parts:
-                if text := _reply_text(part):
+            async for event in parts:
+                if text := reply_chunk(event):
                     yield text
 
     def _prepare(
         self, dialogue: DialogueLike, thread_id: str | None, overrides: Mapping[str, Any]
     ) -> tuple[InputState, RunnableConfig, Context]:
+        self._choose_backend()
         try:
             context = replace(self.context, **overrides) if overrides else self.context
         except TypeError as exc:
@@ -201,10 +211,3 @@ def _tracing(context: Context) -> AbstractContextManager[None]:
     Traces would carry client text off the machine.
     """
     return tracing_context(enabled=None if context.allow_tracing else False)
-
-
-def _reply_text(part: Any) -> str:
-    """The text of a streamed message chunk, if a reply node wrote it (not an analysis)."""
-    chunk, meta = cast(tuple[BaseMessageChunk, Mapping[str, Any]], part)
-    node = str(meta.get("langgraph_node", ""))
-    return chunk.text if node.startswith("draft_") or node in REPLY_NODES else ""

@@ -14,6 +14,7 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
+from langgraph.constants import TAG_NOSTREAM
 from pydantic import BaseModel, ValidationError, create_model
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
@@ -98,7 +99,9 @@ def invoke_reliably(
     )
     for attempt in retrying:
         with attempt, model_errors():
-            return model.invoke(list(messages))
+            # Untagged, LangGraph's `messages` stream would show raw model output, JSON and
+            # unfinished drafts included; clients read the final reply (nodes/finish.py).
+            return model.invoke(list(messages), config={"tags": [TAG_NOSTREAM]})
     raise AssertionError("unreachable: tenacity re-raises the last error")
 
 

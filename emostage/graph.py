@@ -85,13 +85,3 @@ def build_graph(
     return builder.compile(
         checkpointer=checkpointer and register_state_types(checkpointer), name="EmoStage"
     )
-
-
-def _studio_graph() -> EmoStageGraph:
-    import os
-
-    return build_graph(taxonomy=os.environ.get("EMOSTAGE_TAXONOMY", "ivey"))
-
-
-# For `langgraph dev` (see langgraph.json); the model is built per turn from the context.
-graph = _studio_graph()

@@ -7,15 +7,11 @@ import pytest
 
 from emostage.state import Turn
 
-# Never let a developer's environment pick the backend or model for a test.
-for name in (
-    "EMOSTAGE_BACKEND",
-    "EMOSTAGE_MODEL",
-    "EMOSTAGE_LANGUAGE",
-    "EMOSTAGE_MODE",
-    "OLLAMA_HOST",
-):
-    os.environ.pop(name, None)
+# Never let a developer's environment choose a setting for a test: every EMOSTAGE_ variable,
+# the Ollama address, and LangSmith's switches.
+for name in list(os.environ):
+    if name.startswith(("EMOSTAGE_", "LANGSMITH_", "LANGCHAIN_")) or name == "OLLAMA_HOST":
+        os.environ.pop(name)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -28,6 +28,7 @@ def test_auto_picks_ollama_when_it_serves_the_model() -> None:
     assert note == f"backend: ollama at {server.url} with qwen2.5:7b"
 
 
+@pytest.mark.real_model
 def test_auto_falls_back_to_the_embedded_model_and_says_why() -> None:
     stage = EmoStage(backend="auto", ollama_host=closed_url())
     note = stage.preflight()
@@ -57,3 +58,42 @@ def test_gemma_prompts_keep_the_persona_and_alternate_roles() -> None:
         {"role": "system", "content": "persona"},
         {"role": "user", "content": "transcript\n\ntask"},
     ]
+
+
+def test_auto_is_resolved_once_not_per_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emostage.backends import ollama
+
+    probes: list[str] = []
+    real_preflight = ollama.preflight_ollama
+
+    def counted(context: Context) -> None:
+        probes.append(context.ollama_host)
+        real_preflight(context)
+
+    monkeypatch.setattr(ollama, "preflight_ollama", counted)
+    with FakeOllama() as server:
+        stage = EmoStage(backend="auto", ollama_host=server.url)  # never preflighted
+        for text in ("I can't sleep.", "Work is heavy.", "I feel alone."):
+            stage.respond([{"role": "client", "content": text}])
+    assert stage.context.backend == "ollama"
+    assert len(probes) == 1, probes
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("EMOSTAGE_TAXONOMY", "/nonexistent"), ("OLLAMA_HOST", "http://[::1")]
+)
+def test_importing_emostage_has_no_side_effects(name: str, value: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    for command in (["-c", "import emostage"], ["-m", "emostage", "--help"]):
+        done = subprocess.run(
+            [sys.executable, *command],
+            env=os.environ | {name: value},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""

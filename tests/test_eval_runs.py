@@ -176,6 +176,7 @@ def test_the_blinded_rating_sheet_round_trip(tmp_path: Path) -> None:
     assert code == 2 and "whole numbers from 1 to 5" in output
 
 
+@pytest.mark.real_model
 def test_the_embedded_model_runs_every_step(tmp_path: Path) -> None:
     """Real generation and judging on CPU; the tiny base model's scores mean nothing."""
     data = tmp_path / "one_per_language.jsonl"

@@ -107,6 +107,7 @@ def test_a_missing_analysis_model_is_caught_before_the_first_turn() -> None:
             stage.preflight()
 
 
+@pytest.mark.real_model
 def test_the_benchmark_smoke_run_reports_every_goal(tmp_path: Path) -> None:
     root = Path(__file__).parents[1]
     done = subprocess.run(

@@ -2,22 +2,48 @@
 
 from __future__ import annotations
 
+import sys
+from types import ModuleType
+
 import httpx
-import ollama
 from langchain_core.language_models import BaseChatModel
 
 from emostage.context import Context
-from emostage.errors import ModelUnavailableError, TransientModelError
+from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError
 
 # Transport failures: ollama re-raises httpx.ConnectError as the builtin ConnectionError,
 # but other paths (timeouts, a stream cut mid-way) raise httpx's own classes. No shared base.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, httpx.TransportError)
 
 
+def ollama_client_module() -> ModuleType:
+    """The `ollama` package, imported on first use.
+
+    It builds a client from `OLLAMA_HOST` when imported, so a malformed value would break
+    `import emostage` if it were imported there; here it becomes one clear error.
+
+    Raises:
+        ConfigError: `OLLAMA_HOST` is not an address.
+    """
+    try:
+        import ollama
+    except ValueError as exc:
+        sys.modules.pop("ollama", None)
+        raise ConfigError(f"OLLAMA_HOST is not a valid address ({exc}); fix or unset it.") from None
+    return ollama
+
+
 def normalize_host(host: str) -> str:
-    """Accept OLLAMA_HOST forms like `0.0.0.0:11434` or `localhost` and return a URL."""
+    """Accept OLLAMA_HOST forms like `0.0.0.0:11434` or `localhost` and return a URL.
+
+    Raises:
+        ConfigError: `host` is not an address.
+    """
     host = host.strip()
-    url = httpx.URL(host) if "://" in host else httpx.URL(f"http://{host}")
+    try:
+        url = httpx.URL(host) if "://" in host else httpx.URL(f"http://{host}")
+    except httpx.InvalidURL as exc:
+        raise ConfigError(f"OLLAMA_HOST {host!r} is not a valid address ({exc}).") from None
     if url.port is None and "://" not in host:  # a bare host means Ollama's port
         url = url.copy_with(port=11434)
     if url.host == "0.0.0.0":  # a bind address, not one to connect to
@@ -38,7 +64,7 @@ def server_error(exc: BaseException) -> ModelUnavailableError | None:
         return TransientModelError(
             f"The connection to the model server broke ({type(exc).__name__}); try again."
         )
-    if isinstance(exc, ollama.ResponseError):
+    if "ollama" in sys.modules and isinstance(exc, sys.modules["ollama"].ResponseError):
         if exc.status_code == 404:
             return ModelUnavailableError(f"Model not found: {exc.error}. Pull it first.")
         failed = f"The model server failed ({exc.status_code}): {exc.error}"
@@ -58,6 +84,7 @@ def build_ollama(context: Context) -> BaseChatModel:
     `keep_alive` keeps the model loaded between turns (a reload costs seconds), and
     `num_ctx` is set explicitly: Ollama's default window can be shorter than a transcript.
     """
+    ollama_client_module()
     from langchain_ollama import ChatOllama
 
     return ChatOllama(
@@ -79,6 +106,7 @@ def preflight_ollama(context: Context) -> None:
         ModelUnavailableError: with a one-line message that says how to fix it.
     """
     host = normalize_host(context.ollama_host)
+    ollama = ollama_client_module()
     client = ollama.Client(host=host, timeout=min(context.request_timeout_s, 5.0))
     try:
         listed = client.list()
@@ -101,6 +129,7 @@ def preflight_ollama(context: Context) -> None:
 
 def ollama_digest(context: Context) -> str | None:
     """The digest of the model on the Ollama server, or None if the server cannot say."""
+    ollama = ollama_client_module()
     client = ollama.Client(host=normalize_host(context.ollama_host), timeout=5.0)
     try:
         listed = client.list()
@@ -110,5 +139,5 @@ def ollama_digest(context: Context) -> str | None:
         return None
     for entry in listed.models:
         if entry.model in (context.model, f"{context.model}:latest"):
-            return entry.digest
+            return str(entry.digest) if entry.digest else None
     return None

@@ -151,16 +151,16 @@ def _ask() -> str | None:
 
 
 def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
-    tokens = stage.stream([{"role": "client", "content": line}], thread_id=session)
-    with spinner("..."):  # until the reply starts: the analysis runs first
-        first = next(tokens, "")
+    chunks = stage.stream([{"role": "client", "content": line}], thread_id=session)
+    with spinner("..."):  # until the reply is final: analysis and drafting run first
+        first = next(chunks, "")
     out.print("[bold magenta]counselor>[/] ", end="")
-    for token in itertools.chain([first], tokens):
-        out.print(token, end="", highlight=False, markup=False)
+    for chunk in itertools.chain([first], chunks):
+        out.print(chunk, end="", highlight=False, markup=False)
     state = stage.graph.get_state({"configurable": {"thread_id": session}}).values
-    if not first:  # a fallback reply is not streamed by the model
-        out.print(state.get("response", ""), end="", highlight=False, markup=False)
-    out.print(f"\n[dim]({state.get('phase') or '-'})[/]")
+    risk = state.get("risk")
+    label = "crisis" if risk is not None and risk.level == "crisis" else state.get("phase")
+    out.print(f"\n[dim]({label or '-'})[/]")
 
 
 def _print_history(stage: EmoStage, session: str) -> None:

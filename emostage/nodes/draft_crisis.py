@@ -12,7 +12,7 @@ from emostage.errors import ModelUnavailableError
 from emostage.llm import ModelSource
 from emostage.messages import TurnView
 from emostage.nodes import Node
-from emostage.nodes.draft_reply import finish_turn
+from emostage.nodes.finish import finish_turn
 from emostage.safety import crisis_resources
 from emostage.state import State
 
@@ -42,6 +42,6 @@ def make_draft_crisis(models: ModelSource) -> Node:
         lines = [f"- {r.name}: {r.contact}" for r in resources]
         # Contacts are appended verbatim, never written by the model: numbers stay exact.
         response = "\n\n".join([message, "\n".join([view.prompts.crisis_resources_header, *lines])])
-        return finish_turn(view, response, run)
+        return finish_turn(view, response, run, runtime)
 
     return draft_crisis

@@ -11,8 +11,9 @@ from emostage.context import Context, resolve_context
 from emostage.llm import ModelSource
 from emostage.messages import TurnView, draft_instruction
 from emostage.nodes import Node
+from emostage.nodes.finish import finish_turn
 from emostage.phases import Taxonomy
-from emostage.state import PhaseAssessment, State, Turn
+from emostage.state import PhaseAssessment, State
 
 
 def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None) -> Node:
@@ -44,17 +45,7 @@ def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None)
             labels=view.labels,
             fallback=view.prompts.fallback_reply,
         )
-        return finish_turn(view, response, run)
+        return finish_turn(view, response, run, runtime)
 
     draft_reply.__name__ = node_name
     return draft_reply
-
-
-def finish_turn(view: TurnView, response: str, run: NodeRun) -> dict[str, Any]:
-    """The state update that ends a turn: the reply, appended to the dialogue too."""
-    return {
-        "response": response,
-        "language": view.language,
-        "dialogue": [Turn(role="counselor", content=response)],
-        "reports": run.report(),
-    }

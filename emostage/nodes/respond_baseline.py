@@ -11,7 +11,7 @@ from emostage.context import Context, resolve_context
 from emostage.llm import ModelSource
 from emostage.messages import TurnView, baseline_messages
 from emostage.nodes import Node
-from emostage.nodes.draft_reply import finish_turn
+from emostage.nodes.finish import finish_turn
 from emostage.state import State
 
 
@@ -30,7 +30,7 @@ def make_respond_baseline(models: ModelSource) -> Node:
             labels=view.labels,
             fallback=view.prompts.fallback_reply,
         )
-        update = finish_turn(view, response, run)
+        update = finish_turn(view, response, run, runtime)
         return {**update, "phase": None, "phase_rationale": "", "perspective": None}
 
     return respond_baseline
