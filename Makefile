@@ -24,7 +24,7 @@ lint: install
 	$(BIN)/ruff format --check emostage tests bench
 
 typecheck: install
-	$(BIN)/mypy emostage bench
+	$(BIN)/mypy emostage bench tests
 
 # The sdist and the wheel, into dist/.
 dist: install

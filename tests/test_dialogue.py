@@ -14,7 +14,7 @@ from .conftest import EXAMPLES
 
 
 def turns(*pairs: tuple[str, str]) -> list[Turn]:
-    return [Turn(role=role, content=text) for role, text in pairs]  # type: ignore[arg-type]
+    return [Turn(role=role, content=text) for role, text in pairs]
 
 
 def test_merges_consecutive_messages_of_one_speaker() -> None:

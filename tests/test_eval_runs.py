@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -38,7 +39,7 @@ def invoke(*args: str | Path, env: dict[str, str] | None = None) -> tuple[int, s
     return result.exit_code, result.output
 
 
-def lines(path: Path) -> list[dict[str, object]]:
+def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
 
 
@@ -180,7 +181,7 @@ def test_the_blinded_rating_sheet_round_trip(tmp_path: Path) -> None:
 def test_the_embedded_model_runs_every_step(tmp_path: Path) -> None:
     """Real generation and judging on CPU; the tiny base model's scores mean nothing."""
     data = tmp_path / "one_per_language.jsonl"
-    chosen = {}
+    chosen: dict[str, str] = {}
     for line in (FIXTURES / "generic.jsonl").read_text("utf-8").splitlines():
         chosen.setdefault(json.loads(line)["language"], line)
     data.write_text("\n".join(chosen.values()) + "\n", "utf-8")

@@ -192,7 +192,7 @@ def test_tables_aggregate_known_records() -> None:
         for system in ("baseline", "emostage"):
             generations[example_id, system] = {
                 "reply": examples[example_id].reference if system == "emostage" else "ok",
-                "phase": phases[min(int(examples[example_id].position * 3), 2)]
+                "phase": phases[min(int((examples[example_id].position or 0) * 3), 2)]
                 if system == "emostage"
                 else None,
                 "calls": 3 if system == "emostage" else 1,

@@ -4,11 +4,12 @@ import threading
 from typing import Any
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
 from emostage import EmoStage, build_graph, load_taxonomy
 from emostage.context import Context
-from emostage.state import Turn
+from emostage.state import InputState, Turn
 from emostage.testing import SCRIPTED_REPLY, ScriptedChatModel
 
 IVEY = load_taxonomy("ivey").ids
@@ -20,8 +21,9 @@ def run(
     model: ScriptedChatModel, dialogue: list[Turn], taxonomy: str = "ivey", **settings: Any
 ) -> dict[str, Any]:
     graph = build_graph(model, taxonomy=taxonomy, checkpointer=InMemorySaver())
-    config = {"configurable": {"thread_id": "t"}}
-    return graph.invoke({"dialogue": dialogue}, config, context=Context(**settings))
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    output = graph.invoke(InputState(dialogue=dialogue), config, context=Context(**settings))
+    return dict(output)
 
 
 @pytest.mark.parametrize(
@@ -147,8 +149,8 @@ def test_reply_is_cleaned_of_labels_and_quotes(english_dialogue: list[Turn]) -> 
 def test_thread_state_history_and_time_travel(english_dialogue: list[Turn]) -> None:
     model = ScriptedChatModel(phase="exploration")
     graph = build_graph(model, checkpointer=InMemorySaver())
-    config = {"configurable": {"thread_id": "t"}}
-    graph.invoke({"dialogue": english_dialogue}, config)
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    graph.invoke(InputState(dialogue=english_dialogue), config)
     state = graph.get_state(config)
     assert state.values["dialogue"][-1] == Turn(role="counselor", content=SCRIPTED_REPLY)
     # Go back to just before drafting, force another phase, and draft again.

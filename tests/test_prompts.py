@@ -55,10 +55,10 @@ def test_three_calls_share_one_prefix_and_end_with_their_instruction(language: s
     ]
     reply = EmoStage(model).respond(dialogue)
     assert reply.language == language
-    prompts = load_prompts(language)  # type: ignore[arg-type]
+    prompts = load_prompts(language)
     sent = [messages for _, messages in model.calls]
     assert len(sent) == 3
-    prefixes = {tuple((m.type, m.content) for m in messages[:2]) for messages in sent}
+    prefixes = {tuple((m.type, m.text) for m in messages[:2]) for messages in sent}
     assert len(prefixes) == 1
     ((system, transcript),) = prefixes
     assert system == ("system", prompts.persona)
@@ -95,7 +95,7 @@ def test_client_text_with_template_syntax_is_sent_verbatim(text: str) -> None:
     model = ScriptedChatModel()
     EmoStage(model).respond([{"role": "client", "content": text}])
     for _, messages in model.calls:
-        assert messages[1].content.endswith(f"Client: {text}")
+        assert messages[1].text.endswith(f"Client: {text}")
 
 
 def test_long_dialogues_are_windowed_in_the_transcript() -> None:

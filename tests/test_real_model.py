@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from langchain_core.messages import HumanMessage
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from emostage import EmoStage, Perspective, load_dialogue, load_taxonomy
@@ -89,7 +90,7 @@ def test_grammar_parses_structured_output_at_least_9_of_10(embedded: ChatLlamaCp
     parsed = []
     for path in examples:
         view = TurnView.of(load_dialogue(path), context)
-        asks = [
+        asks: list[tuple[type[BaseModel], str]] = [
             (schema, phase_instruction(IVEY, view.prompts, view.language)),
             (Perspective, perspective_instruction(view.prompts)),
         ]

@@ -28,6 +28,7 @@ from emostage.nodes.finish import reply_chunk
 from emostage.phases import Language
 from emostage.prompts import load_prompts
 from emostage.safety import crisis_resources
+from emostage.state import InputState, Turn
 from emostage.testing import SCRIPTED_REPLY, ScriptedChatModel
 
 CLIENT = {
@@ -43,6 +44,10 @@ CRISIS = {
 LANGUAGES: list[Language] = ["ja", "zh", "en"]
 
 
+def turns(dialogue: list[dict[str, str]]) -> list[Turn]:
+    return [Turn.model_validate(turn) for turn in dialogue]
+
+
 def model_down(messages: list[BaseMessage]) -> str:
     raise ModelUnavailableError("the test model is down")
 
@@ -50,7 +55,7 @@ def model_down(messages: list[BaseMessage]) -> str:
 def script(language: Language, case: str) -> dict[str, Any]:
     """ScriptedChatModel settings for one case: what the model answers."""
     counselor = load_prompts(language).labels.counselor
-    return {
+    cases: dict[str, dict[str, Any]] = {
         "plain": {},
         "labelled": {"defaults": {"text": f'{counselor}: "I hear you."'}},
         "thinking": {"defaults": {"text": "<think>plan the reply</think>\nI hear you."}},
@@ -68,7 +73,8 @@ def script(language: Language, case: str) -> dict[str, Any]:
             "replies": [model_down] * 9,
             "structured": {"PhaseAssessment": [model_down] * 9, "Perspective": [model_down] * 9},
         },
-    }[case]
+    }
+    return cases[case]
 
 
 def make_model(language: Language, case: str) -> ScriptedChatModel:
@@ -120,7 +126,7 @@ def every_path(
 
     graph = build_graph(new_model(), checkpointer=InMemorySaver())
     config: Any = {"configurable": {"thread_id": "graph"}}
-    events = graph.stream({"dialogue": dialogue}, config, stream_mode="custom")
+    events = graph.stream(InputState(dialogue=turns(dialogue)), config, stream_mode="custom")
     seen["graph.stream"] = "".join(reply_chunk(event) for event in events)
     seen["graph.stream: stored"] = stored(graph, "graph")
     return seen
@@ -167,7 +173,7 @@ def test_any_model_answer_is_streamed_exactly_as_stored(answer: str) -> None:
     dialogue = [{"role": "client", "content": CLIENT["en"]}]
     graph = build_graph(ScriptedChatModel(defaults={"text": answer}), checkpointer=InMemorySaver())
     config: Any = {"configurable": {"thread_id": "t"}}
-    events = graph.stream({"dialogue": dialogue}, config, stream_mode="custom")
+    events = graph.stream(InputState(dialogue=turns(dialogue)), config, stream_mode="custom")
     streamed = "".join(reply_chunk(event) for event in events)
     assert streamed == graph.get_state(config).values["response"]
     assert streamed.strip()
@@ -177,7 +183,8 @@ def test_analysis_json_never_reaches_the_messages_stream() -> None:
     graph = build_graph(ScriptedChatModel())
     parts = list(
         graph.stream(
-            {"dialogue": [{"role": "client", "content": CLIENT["en"]}]}, stream_mode="messages"
+            InputState(dialogue=turns([{"role": "client", "content": CLIENT["en"]}])),
+            stream_mode="messages",
         )
     )
     assert parts == []  # every model call is tagged nostream; the reply is on "custom"

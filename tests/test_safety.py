@@ -47,7 +47,7 @@ def test_a_crisis_message_gets_the_crisis_strategy_and_exact_resources(language:
 def test_the_crisis_instruction_asks_for_safety_warmth_and_an_open_door() -> None:
     model = ScriptedChatModel()
     EmoStage(model).respond([{"role": "client", "content": CRISIS["en"]}])
-    instruction = model.calls[-1][1][-1].content
+    instruction = model.calls[-1][1][-1].text
     for part in ("warmly", "safe right now", "keep talking", "do not end the conversation"):
         assert part in instruction.lower()
 
@@ -78,7 +78,7 @@ def test_routine_and_idiomatic_messages_stay_routine() -> None:
 @pytest.mark.parametrize("language", CRISIS)
 def test_without_a_model_a_crisis_still_gets_the_fixed_reply(language: str) -> None:
     with FakeOllama(fault="refuse") as server:
-        fast = {"ollama_host": server.url, "model_attempts": 1}
+        fast: dict[str, Any] = {"ollama_host": server.url, "model_attempts": 1}
         reply = EmoStage(**fast).respond([{"role": "client", "content": CRISIS[language]}])
         with pytest.raises(ModelUnavailableError):
             EmoStage(**fast).respond([{"role": "client", "content": "Work was long today."}])

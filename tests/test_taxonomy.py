@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -10,7 +11,7 @@ from emostage import EmoStage, TaxonomyError, build_graph, load_taxonomy
 from emostage.phases import Taxonomy
 from emostage.testing import ScriptedChatModel
 
-CUSTOM = {
+CUSTOM: dict[str, Any] = {
     "name": "three-step",
     "fallback_phase": "listen",
     "phases": [
