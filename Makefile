@@ -22,6 +22,7 @@ install: $(INSTALLED)
 lint: install
 	$(BIN)/ruff check emostage tests bench
 	$(BIN)/ruff format --check emostage tests bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy emostage bench tests

@@ -6,6 +6,7 @@ returns valid JSON. Needs the `local` extra: `pip install 'emostage[local]'`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -13,15 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
+from emostage.backends import Backend, Fingerprint
 from emostage.backends.llamacpp_check import check_llamacpp
 from emostage.backends.llamacpp_cpu import load_cpu_backend
 from emostage.backends.structured import SchemaGuidedChatModel
-from emostage.errors import ConfigError
+from emostage.context import Context
+from emostage.errors import ConfigError, ModelUnavailableError
 
 EMBEDDED_MODEL = "gemma3-270m (embedded, base model: plumbing only)"
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -190,3 +194,48 @@ def embedded_model_path() -> Path:
     except ImportError:
         raise ConfigError(f"The embedded model is not installed. {_INSTALL}") from None
     return Path(gemma.assemble())
+
+
+def gguf_path(context: Context) -> str:
+    """The GGUF `context` names, or the embedded model's.
+
+    Raises:
+        ConfigError: no such file, or the embedded model is not installed.
+    """
+    return require_gguf(context.model_path) if context.model_path else str(embedded_model_path())
+
+
+class LlamaCppBackend:
+    """A GGUF run in this process by llama-cpp-python."""
+
+    def build(self, context: Context) -> BaseChatModel:
+        """The GGUF loaded once, with explicit context and batch sizes."""
+        return ChatLlamaCpp(
+            model_path=gguf_path(context),
+            chat_format=None if context.model_path else EMBEDDED_CHAT_FORMAT,
+            n_ctx=context.n_ctx,
+            temperature=context.temperature,
+            max_tokens=context.max_tokens,
+        )
+
+    def preflight(self, context: Context) -> None:
+        """llama.cpp is installed and runs the GGUF, checked in a child process."""
+        check_llamacpp(gguf_path(context))
+
+    def server_error(self, exc: BaseException) -> ModelUnavailableError | None:
+        """None: there is no server, and llama.cpp's own errors are not transient."""
+        return None
+
+    def describe(self, context: Context) -> str:
+        """`llamacpp:<GGUF path>`, or the embedded model's name."""
+        return f"llamacpp:{context.model_path or EMBEDDED_MODEL}"
+
+    def fingerprint(self, context: Context) -> Fingerprint:
+        """The GGUF's file name and SHA-256."""
+        path = gguf_path(context)
+        with open(path, "rb") as file:
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
+        return {"backend": "llamacpp", "model": Path(path).name, "digest": f"sha256:{digest}"}
+
+
+BACKEND: Backend = LlamaCppBackend()

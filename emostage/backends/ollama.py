@@ -8,6 +8,7 @@ from types import ModuleType
 import httpx
 from langchain_core.language_models import BaseChatModel
 
+from emostage.backends import Backend, Fingerprint
 from emostage.context import Context
 from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError
 
@@ -141,3 +142,30 @@ def ollama_digest(context: Context) -> str | None:
         if entry.model in (context.model, f"{context.model}:latest"):
             return str(entry.digest) if entry.digest else None
     return None
+
+
+class OllamaBackend:
+    """A model served by Ollama (the default backend)."""
+
+    def build(self, context: Context) -> BaseChatModel:
+        """ChatOllama for `context`."""
+        return build_ollama(context)
+
+    def preflight(self, context: Context) -> None:
+        """Ollama runs and has the model."""
+        preflight_ollama(context)
+
+    def server_error(self, exc: BaseException) -> ModelUnavailableError | None:
+        """The one-line error for an Ollama client failure."""
+        return server_error(exc)
+
+    def describe(self, context: Context) -> str:
+        """`ollama:<model>`."""
+        return f"ollama:{context.model}"
+
+    def fingerprint(self, context: Context) -> Fingerprint:
+        """The model's name and the digest Ollama reports for it."""
+        return {"backend": "ollama", "model": context.model, "digest": ollama_digest(context)}
+
+
+BACKEND: Backend = OllamaBackend()

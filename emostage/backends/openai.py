@@ -10,6 +10,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
+from emostage.backends import Backend, Fingerprint
 from emostage.backends.structured import parse_structured
 from emostage.context import Context
 from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError
@@ -122,3 +123,30 @@ def preflight_openai(context: Context) -> None:
         raise ModelUnavailableError(
             f"{url} does not serve {context.model!r}; it serves: {', '.join(sorted(served))}."
         )
+
+
+class OpenAIBackend:
+    """A model on any OpenAI-compatible server (vLLM, LM Studio, llama.cpp's, Ollama's /v1)."""
+
+    def build(self, context: Context) -> BaseChatModel:
+        """The OpenAI-protocol chat model for `context`."""
+        return build_openai(context)
+
+    def preflight(self, context: Context) -> None:
+        """The server answers and serves the model."""
+        preflight_openai(context)
+
+    def server_error(self, exc: BaseException) -> ModelUnavailableError | None:
+        """The one-line error for an OpenAI client failure."""
+        return server_error(exc)
+
+    def describe(self, context: Context) -> str:
+        """`openai:<model>`."""
+        return f"openai:{context.model}"
+
+    def fingerprint(self, context: Context) -> Fingerprint:
+        """The model's name (servers of this protocol report no digest)."""
+        return {"backend": "openai", "model": context.model}
+
+
+BACKEND: Backend = OpenAIBackend()
