@@ -19,14 +19,19 @@ from langgraph.graph.state import CompiledStateGraph
 
 from emostage.context import Context
 from emostage.llm import ModelSource
+from emostage.nodes import (
+    DRAFT_CRISIS,
+    DRAFT_GENERAL,
+    PLAN_REPLY,
+    RECOGNIZE_PHASE,
+    RESPOND_BASELINE,
+    SCREEN_RISK,
+    TAKE_PERSPECTIVE,
+    draft_node,
+)
 from emostage.nodes.draft_crisis import make_draft_crisis
 from emostage.nodes.draft_reply import make_draft_reply
-from emostage.nodes.plan_reply import (
-    BASELINE_STRATEGY,
-    CRISIS_STRATEGY,
-    GENERAL_STRATEGY,
-    make_plan_reply,
-)
+from emostage.nodes.plan_reply import make_plan_reply
 from emostage.nodes.recognize_phase import make_recognize_phase
 from emostage.nodes.respond_baseline import make_respond_baseline
 from emostage.nodes.screen_risk import screen_risk
@@ -58,30 +63,30 @@ def build_graph(
     """
     phases = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     models = ModelSource(model)
-    drafts = {f"draft_{p}": make_draft_reply(models, phases, p) for p in phases.ids}
-    drafts[GENERAL_STRATEGY] = make_draft_reply(models, phases, None)
-    drafts[CRISIS_STRATEGY] = make_draft_crisis(models)
-    drafts[BASELINE_STRATEGY] = make_respond_baseline(models)
+    drafts = {draft_node(p): make_draft_reply(models, phases, p) for p in phases.ids}
+    drafts[DRAFT_GENERAL] = make_draft_reply(models, phases, None)
+    drafts[DRAFT_CRISIS] = make_draft_crisis(models)
+    drafts[RESPOND_BASELINE] = make_respond_baseline(models)
 
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=OutputState
     )
-    builder.add_node("screen_risk", screen_risk)
-    builder.add_node("recognize_phase", make_recognize_phase(models, phases))
-    builder.add_node("take_perspective", make_take_perspective(models))
-    builder.add_node("plan_reply", make_plan_reply(phases))
+    builder.add_node(SCREEN_RISK, screen_risk)
+    builder.add_node(RECOGNIZE_PHASE, make_recognize_phase(models, phases))
+    builder.add_node(TAKE_PERSPECTIVE, make_take_perspective(models))
+    builder.add_node(PLAN_REPLY, make_plan_reply(phases))
     for name, node in drafts.items():
         builder.add_node(name, node)
         builder.add_edge(name, END)
 
     if analysis == "sequential":
-        for first, then in itertools.pairwise([START, *ANALYSIS_NODES, "plan_reply"]):
+        for first, then in itertools.pairwise([START, *ANALYSIS_NODES, PLAN_REPLY]):
             builder.add_edge(first, then)
     else:
         builder.add_conditional_edges(START, route_by_mode, ANALYSIS_NODES)
         for analysis_node in ANALYSIS_NODES:  # one step together: plan_reply runs once after
-            builder.add_edge(analysis_node, "plan_reply")
-    builder.add_conditional_edges("plan_reply", route_by_phase, list(drafts))
+            builder.add_edge(analysis_node, PLAN_REPLY)
+    builder.add_conditional_edges(PLAN_REPLY, route_by_phase, list(drafts))
     return builder.compile(
         checkpointer=checkpointer and register_state_types(checkpointer), name="EmoStage"
     )

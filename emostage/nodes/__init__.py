@@ -1,7 +1,65 @@
-"""Graph nodes, one per file. Each `make_*` returns the node function for `build_graph`."""
+"""Graph nodes, one per file, and what they share: their names and their skeleton.
+
+Every node opens the same way (the turn's settings, its view of the dialogue, a report) and
+closes the same way (the report, with timing and any fallback, joins the state). `node`
+writes that once; a node's own file holds only what it decides.
+"""
+
+from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-# A node takes the State (and, if it declares it, the Runtime) and returns a state update.
+from langgraph.runtime import Runtime
+
+from emostage.calls import NodeRun
+from emostage.context import Context, resolve_context
+from emostage.messages import TurnView
+from emostage.state import State
+
+# A node takes the State and the Runtime (LangGraph passes it by the parameter's name,
+# `runtime`) and returns a state update.
 Node = Callable[..., dict[str, Any]]
+
+# The names of the graph's nodes: the one place they are spelled.
+AnalysisNode = Literal["screen_risk", "recognize_phase", "take_perspective"]
+SCREEN_RISK: AnalysisNode = "screen_risk"
+RECOGNIZE_PHASE: AnalysisNode = "recognize_phase"
+TAKE_PERSPECTIVE: AnalysisNode = "take_perspective"
+PLAN_REPLY = "plan_reply"
+DRAFT_GENERAL = "draft_general"
+DRAFT_CRISIS = "draft_crisis"
+RESPOND_BASELINE = "respond_baseline"
+
+
+def draft_node(phase: str) -> str:
+    """The name of the node that drafts with `phase`'s strategy."""
+    return f"draft_{phase}"
+
+
+@dataclass
+class Step:
+    """What a node body works with: settings, the dialogue as this turn sees it, its report."""
+
+    context: Context
+    view: TurnView
+    run: NodeRun
+    runtime: Runtime[Context]
+
+
+def node(name: str) -> Callable[[Callable[[State, Step], dict[str, Any]]], Node]:
+    """Make a node of a body `(state, step) -> update`; the node's report joins the update."""
+
+    def wrap(body: Callable[[State, Step], dict[str, Any]]) -> Node:
+        def run_node(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+            context = resolve_context(runtime.context)
+            view = TurnView.of(state.dialogue, context)
+            step = Step(context, view, NodeRun(name, view.number), runtime)
+            update = body(state, step)
+            return {**update, "reports": step.run.report()}
+
+        run_node.__name__ = run_node.__qualname__ = name
+        return run_node
+
+    return wrap

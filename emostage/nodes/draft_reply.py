@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.runtime import Runtime
-
-from emostage.calls import CallPolicy, NodeRun, text_call
-from emostage.context import Context, resolve_context
+from emostage.calls import CallPolicy, text_call
 from emostage.llm import ModelSource
-from emostage.messages import TurnView, draft_instruction
-from emostage.nodes import Node
+from emostage.messages import draft_instruction
+from emostage.nodes import DRAFT_GENERAL, Node, Step, draft_node, node
 from emostage.nodes.finish import finish_turn
 from emostage.phases import Taxonomy
 from emostage.state import PhaseAssessment, State
@@ -18,12 +15,10 @@ from emostage.state import PhaseAssessment, State
 
 def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None) -> Node:
     """A draft node for `phase`, or the phase-neutral one when `phase` is None."""
-    node_name = f"draft_{phase or 'general'}"
 
-    def draft_reply(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = resolve_context(runtime.context)
-        view = TurnView.of(state.dialogue, context)
-        run = NodeRun(node_name, view.number)
+    @node(draft_node(phase) if phase else DRAFT_GENERAL)
+    def draft_reply(state: State, step: Step) -> dict[str, Any]:
+        view = step.view
         assessment = (
             PhaseAssessment(phase=state.phase, rationale=state.phase_rationale)
             if state.phase
@@ -38,14 +33,13 @@ def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None)
             perspective=state.perspective,
         )
         response = text_call(
-            run,
-            models.get(context),
+            step.run,
+            models.get(step.context),
             view.ask(instruction),
-            policy=CallPolicy.of(context),
+            policy=CallPolicy.of(step.context),
             labels=view.labels,
             fallback=view.prompts.fallback_reply,
         )
-        return finish_turn(view, response, run, runtime)
+        return finish_turn(step, response)
 
-    draft_reply.__name__ = node_name
     return draft_reply

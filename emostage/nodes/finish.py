@@ -11,11 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.runtime import Runtime
-
-from emostage.calls import NodeRun
-from emostage.context import Context
-from emostage.messages import TurnView
+from emostage.nodes import Step
 from emostage.state import Turn
 
 REPLY_KEY = "emostage_reply"
@@ -23,17 +19,14 @@ REPLY_KEY = "emostage_reply"
 CHUNK_CHARS = 24  # small enough to show progress, whatever the script
 
 
-def finish_turn(
-    view: TurnView, response: str, run: NodeRun, runtime: Runtime[Context]
-) -> dict[str, Any]:
+def finish_turn(step: Step, response: str) -> dict[str, Any]:
     """Send the final reply on the custom stream; the state update that ends the turn."""
     for start in range(0, len(response), CHUNK_CHARS):
-        runtime.stream_writer({REPLY_KEY: response[start : start + CHUNK_CHARS]})
+        step.runtime.stream_writer({REPLY_KEY: response[start : start + CHUNK_CHARS]})
     return {
         "response": response,
-        "language": view.language,
+        "language": step.view.language,
         "dialogue": [Turn(role="counselor", content=response)],
-        "reports": run.report(),
     }
 
 

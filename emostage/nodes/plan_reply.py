@@ -7,14 +7,10 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from emostage.context import Context, resolve_context
-from emostage.nodes import Node
+from emostage.nodes import DRAFT_CRISIS, DRAFT_GENERAL, RESPOND_BASELINE, Node, draft_node
 from emostage.phases import Taxonomy
 from emostage.safety import RiskAssessment
 from emostage.state import State
-
-GENERAL_STRATEGY = "draft_general"
-CRISIS_STRATEGY = "draft_crisis"
-BASELINE_STRATEGY = "respond_baseline"
 
 
 def make_plan_reply(taxonomy: Taxonomy) -> Node:
@@ -27,13 +23,13 @@ def make_plan_reply(taxonomy: Taxonomy) -> Node:
             judged = RiskAssessment(level=state.perspective.risk, reasons=["model judgment"])
             risk = risk.raised_by(judged)
         if risk.level == "crisis":
-            strategy = CRISIS_STRATEGY  # whatever the phase or mode
+            strategy = DRAFT_CRISIS  # whatever the phase or mode
         elif resolve_context(runtime.context).mode == "baseline":
-            strategy = BASELINE_STRATEGY
+            strategy = RESPOND_BASELINE
         elif state.phase in taxonomy.ids:
-            strategy = f"draft_{state.phase}"
+            strategy = draft_node(state.phase)
         else:  # no phase (ablation, or an id not in the taxonomy): phase-neutral drafting
-            strategy = GENERAL_STRATEGY
+            strategy = DRAFT_GENERAL
         return {"risk": risk, "strategy": strategy}
 
     return plan_reply

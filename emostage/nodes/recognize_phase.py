@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.runtime import Runtime
-
-from emostage.calls import CallPolicy, NodeRun, phase_schema, structured_call
-from emostage.context import Context, resolve_context
+from emostage.calls import CallPolicy, phase_schema, structured_call
 from emostage.llm import ModelSource
-from emostage.messages import TurnView, phase_instruction
-from emostage.nodes import Node
+from emostage.messages import phase_instruction
+from emostage.nodes import RECOGNIZE_PHASE, Node, Step, node
 from emostage.phases import Taxonomy
 from emostage.state import State
 
@@ -19,28 +16,22 @@ def make_recognize_phase(models: ModelSource, taxonomy: Taxonomy) -> Node:
     """A node that classifies the session into one phase of `taxonomy`."""
     schema = phase_schema(tuple(taxonomy.ids))
 
-    def recognize_phase(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = resolve_context(runtime.context)
-        view = TurnView.of(state.dialogue, context)
-        run = NodeRun("recognize_phase", view.number)
+    @node(RECOGNIZE_PHASE)
+    def recognize_phase(state: State, step: Step) -> dict[str, Any]:
+        context, view = step.context, step.view
         if not context.use_phase or context.mode == "baseline":
-            run.skipped = True
-            return {"phase": None, "phase_rationale": "", "reports": run.report()}
+            step.run.skipped = True
+            return {"phase": None, "phase_rationale": ""}
         # A failed recognition keeps the thread's last phase: sessions rarely jump.
         previous = state.phase if state.phase in taxonomy.ids else taxonomy.default_phase
-        instruction = phase_instruction(taxonomy, view.prompts, view.language)
         assessment = structured_call(
-            run,
+            step.run,
             models.structured(context.for_analysis(), schema),
             schema,
-            view.ask(instruction),
+            view.ask(phase_instruction(taxonomy, view.prompts, view.language)),
             policy=CallPolicy.of(context),
             default=schema(phase=previous),
         )
-        return {
-            "phase": assessment.phase,
-            "phase_rationale": assessment.rationale,
-            "reports": run.report(),
-        }
+        return {"phase": assessment.phase, "phase_rationale": assessment.rationale}
 
     return recognize_phase
