@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from emostage.errors import ConfigError
+from emostage.languages import LANGUAGES
 
 Backend = Literal["ollama", "llamacpp", "openai", "auto", "scripted"]
 Mode = Literal["emostage", "baseline"]
@@ -192,7 +193,7 @@ class Context:
             )
         if self.mode not in MODES:
             raise ConfigError(f"Unknown mode {self.mode!r}; use one of: {', '.join(MODES)}.")
-        if self.language is not None and self.language not in ("ja", "zh", "en"):
+        if self.language is not None and self.language not in LANGUAGES:
             raise ConfigError(f"Unknown language {self.language!r}; use ja, zh or en.")
         if self.opening_turns < 0 or self.recent_turns < 1 or self.max_turn_chars < 100:
             raise ConfigError(

@@ -1,37 +1,23 @@
-"""Reading dialogues, merging same-speaker messages, language detection and windowing."""
+"""Reading dialogues, language detection and windowing."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from emostage.errors import InputError
-from emostage.phases import Language
-from emostage.state import Turn
+from emostage.languages import Language
+from emostage.state import Turn, merge_turns
 
 MAX_FILE_BYTES = 16 * 2**20  # far beyond any session, short of exhausting memory
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
-
-
-def merge_turns(turns: Iterable[Turn]) -> list[Turn]:
-    """Merge consecutive messages of the same speaker into one turn, one message a line."""
-    merged: list[Turn] = []
-    for turn in turns:
-        text = turn.content.strip()
-        if not text:
-            continue
-        if merged and merged[-1].role == turn.role:
-            merged[-1] = Turn(role=turn.role, content=f"{merged[-1].content}\n{text}")
-        else:
-            merged.append(Turn(role=turn.role, content=text))
-    return merged
 
 
 def parse_dialogue(data: Any) -> list[Turn]:

@@ -17,7 +17,8 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from emostage.context import Context
 from emostage.dialogue import detect_language, require_client_last, shorten, window
-from emostage.phases import Language, Taxonomy
+from emostage.languages import Language
+from emostage.phases import Taxonomy
 from emostage.prompts import PromptSet, load_prompts
 from emostage.state import Perspective, PhaseAssessment, Turn
 

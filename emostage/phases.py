@@ -11,15 +11,13 @@ import json
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from emostage.errors import TaxonomyError
+from emostage.languages import Language
 
-Language = Literal["ja", "zh", "en"]
-LANGUAGES: tuple[Language, ...] = ("ja", "zh", "en")
 BUILTIN_TAXONOMIES = ("ivey", "hill")
 RESERVED_IDS = frozenset({"general", "baseline"})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -121,10 +122,22 @@ class Reply(BaseModel):
     diagnostics: Diagnostics
 
 
+def merge_turns(turns: Iterable[Turn]) -> list[Turn]:
+    """Merge consecutive messages of the same speaker into one turn, one message a line."""
+    merged: list[Turn] = []
+    for turn in turns:
+        text = turn.content.strip()
+        if not text:
+            continue
+        if merged and merged[-1].role == turn.role:
+            merged[-1] = Turn(role=turn.role, content=f"{merged[-1].content}\n{text}")
+        else:
+            merged.append(Turn(role=turn.role, content=text))
+    return merged
+
+
 def append_turns(left: list[Turn], right: list[Turn] | list[dict[str, Any]]) -> list[Turn]:
     """Reducer: append turns, merging consecutive messages of the same speaker."""
-    from emostage.dialogue import merge_turns  # local: dialogue imports this module
-
     incoming = [Turn.model_validate(t) for t in right]
     if not left:
         return merge_turns(incoming)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from emostage import InputError, detect_language, load_dialogue, parse_dialogue
-from emostage.dialogue import merge_turns, shorten, window
-from emostage.state import Turn
+from emostage.dialogue import shorten, window
+from emostage.state import Turn, merge_turns
 
 from .conftest import EXAMPLES
 

@@ -7,13 +7,13 @@ import pytest
 
 from emostage import EmoStage, load_taxonomy
 from emostage.context import Context
+from emostage.languages import LANGUAGES
 from emostage.messages import (
     TurnView,
     draft_instruction,
     perspective_instruction,
     phase_instruction,
 )
-from emostage.phases import LANGUAGES
 from emostage.prompts import load_prompts
 from emostage.state import Emotion, Perspective, PhaseAssessment, Turn
 from emostage.testing import ScriptedChatModel

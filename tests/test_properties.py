@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from emostage import EmoStage, InputError, detect_language, parse_dialogue
 from emostage.backends.structured import parse_json_lenient
-from emostage.dialogue import merge_turns
-from emostage.state import Turn
+from emostage.state import Turn, merge_turns
 from emostage.testing import ScriptedChatModel
 
 roles = st.sampled_from(["client", "counselor"])

@@ -24,8 +24,8 @@ from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from emostage import EmoStage, ModelUnavailableError, build_graph
+from emostage.languages import Language
 from emostage.nodes.finish import reply_chunk
-from emostage.phases import Language
 from emostage.prompts import load_prompts
 from emostage.safety import crisis_resources
 from emostage.state import InputState, Turn

@@ -36,8 +36,8 @@ from emostage.evaluation.ratings import import_ratings, write_sheet
 from emostage.evaluation.rundir import RunDir
 from emostage.evaluation.runner import StepResult
 from emostage.evaluation.systems import SYSTEMS, parse_systems
+from emostage.languages import Language
 from emostage.llm import build_chat_model, preflight, resolve_backend
-from emostage.phases import Language
 
 eval_app = typer.Typer(
     help="Compare EmoStage with the baseline and ablations on counseling dialogues.",

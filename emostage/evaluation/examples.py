@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from emostage.dialogue import detect_language, parse_dialogue, parse_json
 from emostage.errors import InputError
-from emostage.phases import Language
+from emostage.languages import Language
 from emostage.state import Turn
 
 Third = Literal["early", "middle", "late"]

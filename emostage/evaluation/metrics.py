@@ -16,7 +16,7 @@ from sacrebleu.metrics.bleu import BLEU
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 from scipy.stats import bootstrap
 
-from emostage.phases import Language
+from emostage.languages import Language
 
 Interval = tuple[float, float] | None
 

@@ -19,8 +19,9 @@ from emostage.evaluation.judge import Judge
 from emostage.evaluation.rundir import RunConfig, RunDir, check_same_run, new_config
 from emostage.evaluation.runner import StepResult, Task, run_step
 from emostage.evaluation.systems import BASELINE, System, generate, token_totals
+from emostage.languages import Language
 from emostage.llm import model_fingerprint
-from emostage.phases import Language, load_taxonomy
+from emostage.phases import load_taxonomy
 
 ORDERS = ("system_first", "baseline_first")
 

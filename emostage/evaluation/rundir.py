@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from emostage.errors import InputError
 from emostage.evaluation.examples import Example
 from emostage.evaluation.records import JsonlLog
-from emostage.phases import Language, Taxonomy
+from emostage.languages import Language
+from emostage.phases import Taxonomy
 
 # Settings that, once a run has started, must stay the same for a resumed run to be one run.
 IDENTITY = (

@@ -19,7 +19,8 @@ from emostage.evaluation.metrics import (
 )
 from emostage.evaluation.ratings import HUMAN_CRITERIA
 from emostage.evaluation.systems import SYSTEMS
-from emostage.phases import Language, Taxonomy
+from emostage.languages import Language
+from emostage.phases import Taxonomy
 
 CRITERION_NAMES = {
     "comprehensiveness": "Comprehensive (0–2)",

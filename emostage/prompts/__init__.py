@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from emostage.phases import Language
+from emostage.languages import Language
 from emostage.state import SupportNeed
 
 

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from emostage.errors import ConfigError
+from emostage.languages import LANGUAGES
 
 RiskLevel = Literal["none", "concern", "crisis"]
 RISK_ORDER: dict[RiskLevel, int] = {"none": 0, "concern": 1, "crisis": 2}
@@ -61,7 +62,7 @@ def screen_risk(text: str, language: str | None = None) -> RiskAssessment:
     """
     normalized = unicodedata.normalize("NFKC", text).casefold()
     found: dict[RiskLevel, list[str]] = {"crisis": [], "concern": []}
-    for code in (language,) if language else ("ja", "zh", "en"):
+    for code in (language,) if language else LANGUAGES:
         lexicon = _lexicon(code)
         cleaned = normalized
         for idiom in lexicon.ignore:
