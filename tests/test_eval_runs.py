@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -215,3 +216,12 @@ def test_a_small_run_over_the_kokorochat_sample(tmp_path: Path) -> None:
     assert len({e["dialogue_id"] for e in examples}) == 12
     assert all(e["session_score"] is not None and e["topic"] for e in examples)
     assert "## zh" in (run / "report" / "report.md").read_text("utf-8")
+
+
+def test_json_files_that_are_not_dialogues_are_reported(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURES / "ja", data)
+    (data / "notes.json").write_text('{"title": "not a dialogue"}', "utf-8")
+    code, output = invoke("run", "--out", tmp_path / "run", "--data", data, "--lang", "ja")
+    assert code == 0, output
+    assert "skipped 1 JSON file(s) with no dialogue:" in output and "notes.json" in output

@@ -210,7 +210,16 @@ def _generate(plan: _Plan, generator: dict[str, Any]) -> None:
     sampling = Sampling(
         str(plan.data), _languages(plan.languages), plan.n, plan.seed, plan.max_dialogues
     )
-    examples = sampling.draw()  # bad data fails here, before any model is contacted
+    examples, skipped = sampling.draw()  # bad data fails here, before any model is contacted
+    if skipped:
+        names = ", ".join(skipped[:3]) + (
+            f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        )
+        err.print(
+            f"skipped {len(skipped)} JSON file(s) with no dialogue: {names}",
+            markup=False,
+            soft_wrap=True,
+        )
     stage = build_stage(plan.taxonomy, **generator)
     target = RunDir(plan.out_dir)
     config = prepare(

@@ -6,7 +6,6 @@ merged into one turn, and a counselor turn is the reference reply to everything 
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -176,8 +175,3 @@ def _jsonl_examples(file: Path) -> Iterator[Example]:
             raise InputError(
                 f"{where}: expected {{id, language, context, reference}} ({reason})."
             ) from None
-
-
-def example_json(example: Example) -> str:
-    """One example as a JSON line (for `examples.jsonl`)."""
-    return json.dumps(example.model_dump(mode="json"), ensure_ascii=False)

@@ -36,8 +36,8 @@ class Sampling:
     seed: int
     max_dialogues: int | None = None
 
-    def draw(self) -> list[Example]:
-        """The examples, in language order.
+    def draw(self) -> tuple[list[Example], list[str]]:
+        """The examples, in language order, and the JSON files skipped as not dialogues.
 
         Raises:
             InputError: bad counts, or no examples at `data`.
@@ -46,13 +46,13 @@ class Sampling:
             raise InputError("--n must be at least 1 example per dialogue.")
         if self.max_dialogues is not None and self.max_dialogues < 1:
             raise InputError("--dialogues must be at least 1.")
-        return [
-            example
-            for language in self.languages
-            for example in load_examples(
-                self.data, language, self.n, self.seed, self.max_dialogues
-            ).examples
-        ]
+        examples: list[Example] = []
+        skipped: set[str] = set()
+        for language in self.languages:
+            found = load_examples(self.data, language, self.n, self.seed, self.max_dialogues)
+            examples += found.examples
+            skipped.update(found.skipped_files)
+        return examples, sorted(skipped)
 
 
 def prepare(

@@ -83,38 +83,31 @@ def language_report(
     ]
     if human := builder.human_table():
         tables.append(human)
-    return LanguageReport(language, [summary(tables), *tables], criteria, outcomes, phase_counts)
+    headline = summary(systems, builder.headline)
+    return LanguageReport(language, [headline, *tables], criteria, outcomes, phase_counts)
 
 
-SUMMARY = {  # summary column: (table title starts with, column)
-    "BLEU-1": ("Reference", "BLEU-1"),
-    "ROUGE-L": ("Reference", "ROUGE-L"),
-    "Distinct-2": ("Reference", "Distinct-2"),
-    "Empathy": ("LLM-judge", "Empathy (1–5)"),
-    "Phase fit": ("LLM-judge", "Phase fit (1–5)"),
-    "Win % vs baseline": ("Pairwise", "Win %"),
-    "Model calls": ("Cost", "Model calls"),
-    "Seconds": ("Cost", "Seconds"),
-}
+HEADLINES = [
+    "BLEU-1",
+    "ROUGE-L",
+    "Distinct-2",
+    "Empathy",
+    "Phase fit",
+    "Win % vs baseline",
+    "Model calls",
+    "Seconds",
+]
 
 
-def summary(tables: list[Table]) -> Table:
-    """One table of the headline numbers, systems as rows, picked from the detailed tables."""
-
-    def cell(title: str, column: str, system: str) -> str:
-        for table in tables:
-            if table.title.startswith(title) and column in table.columns:
-                at = table.columns.index(column)
-                return next((row[at] for row in table.rows if row[0] == system), "–")
-        return "–"
-
+def summary(systems: list[str], headline: dict[str, dict[str, str]]) -> Table:
+    """The headline numbers, systems as rows, as the detailed tables computed them."""
     found = Table(
         "Summary",
-        ["System", *SUMMARY],
+        ["System", *HEADLINES],
         note="Headline numbers from the tables below, mean [95% CI]; – where not measured.",
     )
-    for system in [row[0] for row in tables[0].rows]:
-        found.rows.append([system, *(cell(*SUMMARY[name], system) for name in SUMMARY)])
+    for system in systems:
+        found.rows.append([system, *(headline[system].get(name, "–") for name in HEADLINES)])
     return found
 
 
@@ -125,6 +118,8 @@ class _Builder:
     systems: list[str]
     language: Language
     seed: int
+    headline: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    """Per system, the summary's cells, recorded by each table as it computes them."""
 
     def _replies(self, system: str) -> list[tuple[Example, dict[str, Any]]]:
         found = ((i, self.records.generations.get((i, system))) for i in self.ids)
@@ -147,6 +142,11 @@ class _Builder:
             cells.append(_cell([100 * s["rougeL"] for s in scored], self.seed))
             cells += [f"{100 * distinct(replies, self.language, n):.2f}" for n in (1, 2)]
             table.rows.append([system, *cells, str(len(pairs))])
+            self.headline[system] |= {
+                "BLEU-1": cells[0],
+                "ROUGE-L": cells[2],
+                "Distinct-2": cells[4],
+            }
         return table
 
     def criteria(self) -> dict[str, dict[str, tuple[float, Interval]]]:
@@ -172,6 +172,11 @@ class _Builder:
             failed = sum(not j.get("scores") for j in done)
             cells = [_format(*criteria[system][c]) if system in criteria else "–" for c in CRITERIA]
             table.rows.append([system, *cells, str(len(done) - failed), str(failed)])
+            by_name = dict(zip(CRITERIA, cells, strict=True))
+            self.headline[system] |= {
+                "Empathy": by_name["empathy"],
+                "Phase fit": by_name["phase_appropriateness"],
+            }
         return table
 
     def outcomes(self) -> dict[str, Counter[str]]:
@@ -199,6 +204,7 @@ class _Builder:
             rates = outcome_rates(counts)
             cells = [f"{100 * rates[k]:.0f}" for k in ("win", "tie", "loss", "consistent")]
             table.rows.append([system, *cells, str(sum(counts[k] for k in OUTCOMES))])
+            self.headline[system]["Win % vs baseline"] = cells[0]
         return table
 
     def phases(self, taxonomy: Taxonomy) -> tuple[dict[str, dict[str, Counter[str]]], Table]:
@@ -244,6 +250,7 @@ class _Builder:
             ]
             total = sum(g["seconds"] for g in generated)
             table.rows.append([system, *means, f"{total:.0f}"])
+            self.headline[system] |= {"Model calls": means[0], "Seconds": means[3]}
         return table
 
     def human_table(self) -> Table | None:
