@@ -225,3 +225,13 @@ def test_json_files_that_are_not_dialogues_are_reported(tmp_path: Path) -> None:
     code, output = invoke("run", "--out", tmp_path / "run", "--data", data, "--lang", "ja")
     assert code == 0, output
     assert "skipped 1 JSON file(s) with no dialogue:" in output and "notes.json" in output
+
+
+def test_a_bad_judge_setting_fails_before_any_reply_is_generated(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    code, output = invoke(
+        "all", "--out", run, "--data", FIXTURES, "--lang", "en", "--judge-backend", "foo"
+    )
+    assert code == 2, output
+    assert "Unknown backend 'foo'" in output
+    assert not (run / "generations.jsonl").exists()

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, cast, get_args
+from typing import Annotated, Any
 
 import typer
 
-from emostage.calls import CallPolicy
 from emostage.cli.options import (
     Backend,
     BaseUrl,
@@ -22,22 +19,12 @@ from emostage.cli.options import (
     out,
     run_action,
 )
-from emostage.context import Context
-from emostage.errors import ConfigError, InputError, ModelUnavailableError
-from emostage.evaluation.judge import Judge
-from emostage.evaluation.pipeline import (
-    Sampling,
-    generate_replies,
-    judge_replies,
-    prepare,
-    record_judge,
-)
+from emostage.evaluation import commands as steps
+from emostage.evaluation.commands import RunPlan
 from emostage.evaluation.ratings import import_ratings, write_sheet
 from emostage.evaluation.rundir import RunDir
 from emostage.evaluation.runner import StepResult
-from emostage.evaluation.systems import SYSTEMS, parse_systems
-from emostage.languages import Language
-from emostage.llm import build_chat_model, preflight, resolve_backend
+from emostage.evaluation.systems import SYSTEMS
 
 eval_app = typer.Typer(
     help="Compare EmoStage with the baseline and ablations on counseling dialogues.",
@@ -84,7 +71,7 @@ def run(
 ) -> None:
     """Sample examples and write every system's reply (resumes an interrupted run)."""
     generator = _settings(model, backend, model_path, base_url)
-    plan = _Plan(out_dir, data, lang, systems, n, dialogues, seed, concurrency, taxonomy)
+    plan = RunPlan(out_dir, data, lang, systems, n, dialogues, seed, concurrency, taxonomy)
     run_action(debug, lambda: _generate(plan, generator))
 
 
@@ -134,9 +121,10 @@ def run_all(
     generator = _settings(model, backend, model_path, base_url)
     judged = generator | _settings(judge_model, judge_backend, judge_model_path, judge_base_url)
 
-    plan = _Plan(out_dir, data, lang, systems, n, dialogues, seed, concurrency, taxonomy)
+    plan = RunPlan(out_dir, data, lang, systems, n, dialogues, seed, concurrency, taxonomy)
 
     def action() -> None:
+        steps.judge_context(judged)  # a bad judge setting fails now, not after generation
         _generate(plan, generator)
         _judge(out_dir, concurrency, judged)
         _report(out_dir)
@@ -183,91 +171,32 @@ def _settings(model: Any, backend: Any, model_path: Any, base_url: Any) -> dict[
     return {key: value for key, value in given.items() if value is not None}
 
 
-def _languages(text: str) -> list[Language]:
-    wanted = [code.strip() for code in text.split(",") if code.strip()]
-    if not wanted or any(code not in get_args(Language) for code in wanted):
-        raise InputError(f"Unknown --lang {text!r}; use ja, zh, en, or several like ja,zh.")
-    return cast(list[Language], list(dict.fromkeys(wanted)))
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What `eval run` was asked to do."""
-
-    out_dir: Path
-    data: Path
-    languages: str
-    systems: str
-    n: int
-    max_dialogues: int | None
-    seed: int
-    concurrency: int
-    taxonomy: str
-
-
-def _generate(plan: _Plan, generator: dict[str, Any]) -> None:
-    chosen = parse_systems(plan.systems)
-    sampling = Sampling(
-        str(plan.data), _languages(plan.languages), plan.n, plan.seed, plan.max_dialogues
-    )
-    examples, skipped = sampling.draw()  # bad data fails here, before any model is contacted
+def _generate(plan: RunPlan, generator: dict[str, Any]) -> None:
+    examples, skipped = steps.draw(plan)  # bad data fails here, before any model is contacted
     if skipped:
-        names = ", ".join(skipped[:3]) + (
-            f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
-        )
+        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        names = ", ".join(skipped[:3]) + more
         err.print(
             f"skipped {len(skipped)} JSON file(s) with no dialogue: {names}",
             markup=False,
             soft_wrap=True,
         )
     stage = build_stage(plan.taxonomy, **generator)
-    target = RunDir(plan.out_dir)
-    config = prepare(
-        target,
-        sampling,
-        examples,
-        taxonomy=plan.taxonomy,
-        systems=chosen,
-        generator=stage.context,
-    )
-    err.print(f"{config.examples} examples × {len(chosen)} systems in {plan.out_dir}")
-    step = generate_replies(target, stage, chosen, concurrency=plan.concurrency, console=err)
-    _summary("generate", _resumable(step), target.generations.path)
+    _, generated = steps.generate(plan, stage, examples, err)
+    _summary("generate", generated, RunDir(plan.out_dir).generations.path)
 
 
 def _judge(out_dir: Path, concurrency: int, settings: dict[str, Any]) -> None:
-    target = RunDir(out_dir)
-    target.load_config()
-    context, note = resolve_backend(Context(**settings, temperature=0.0))
+    note, scored, compared = steps.judge(out_dir, concurrency, settings, err)
     if note:
         err.print(f"[yellow]{note}[/]", highlight=False)
-    preflight(context)
-    record_judge(target, context)
-    judge = Judge(build_chat_model(context), CallPolicy.of(context), context)
-    scored, compared = _resumable(
-        judge_replies(target, judge, concurrency=concurrency, console=err)
-    )
-    _summary("judge scores", scored, target.scores.path)
-    _summary("judge pairs", compared, target.pairs.path)
+    _summary("judge scores", scored, RunDir(out_dir).scores.path)
+    _summary("judge pairs", compared, RunDir(out_dir).pairs.path)
 
 
 def _report(out_dir: Path) -> None:
-    try:  # metrics and plotting libraries load only when a report is written
-        from emostage.evaluation.report import write_report
-    except ImportError as exc:
-        raise ConfigError(f"The report needs {exc.name}: pip install 'emostage[eval]'.") from None
-    files = write_report(RunDir(out_dir))
+    files = steps.report(out_dir)
     out.print(f"report: {files.markdown}  ·  {files.html}  ·  {len(files.plots)} plots")
-
-
-def _resumable(step: Any) -> Any:
-    """Run a step; on a model outage, say that finished records are kept."""
-    try:
-        return asyncio.run(step)
-    except ModelUnavailableError as exc:
-        raise ModelUnavailableError(
-            f"{exc} Finished records are kept: run the same command again to resume."
-        ) from None
 
 
 def _summary(step: str, result: StepResult, path: Path) -> None:
