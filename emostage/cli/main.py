@@ -31,6 +31,7 @@ from emostage.cli.options import (
 from emostage.dialogue import load_dialogue, parse_dialogue, parse_json
 from emostage.graph import build_graph
 from emostage.llm import describe_model
+from emostage.nodes import DRAFT_CRISIS
 from emostage.sessions import delete_session, list_sessions, open_store, store_path
 
 app = typer.Typer(
@@ -158,8 +159,8 @@ def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
     for chunk in itertools.chain([first], chunks):
         out.print(chunk, end="", highlight=False, markup=False)
     state = stage.graph.get_state({"configurable": {"thread_id": session}}).values
-    risk = state.get("risk")
-    label = "crisis" if risk is not None and risk.level == "crisis" else state.get("phase")
+    # plan_reply's routing decides what a crisis turn is; the label follows it.
+    label = "crisis" if state.get("strategy") == DRAFT_CRISIS else state.get("phase")
     out.print(f"\n[dim]({label or '-'})[/]")
 
 
