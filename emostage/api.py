@@ -13,7 +13,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.types import Durability
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command, Durability
 from langsmith import tracing_context
 
 from emostage.context import Context
@@ -21,9 +22,10 @@ from emostage.dialogue import parse_dialogue, require_client_last
 from emostage.errors import ConfigError, InputError
 from emostage.graph import AnalysisLayout, build_graph
 from emostage.llm import describe_model, preflight, resolve_backend
-from emostage.nodes.finish import reply_chunk
+from emostage.nodes.deliver_reply import reply_chunk
 from emostage.phases import Taxonomy
-from emostage.safety import RiskAssessment
+from emostage.review import ReviewDecision, ReviewPolicy, ReviewRequest
+from emostage.safety import RiskAssessment, crisis_resources
 from emostage.state import Diagnostics, InputState, NodeReport, Reply, Turn
 
 DialogueLike = Sequence[Turn | Mapping[str, Any]] | Mapping[str, Any]
@@ -44,6 +46,7 @@ class EmoStage:
         taxonomy: Taxonomy | str | Path = "ivey",
         checkpointer: BaseCheckpointSaver[str] | None = None,
         analysis: AnalysisLayout = "parallel",
+        review: ReviewPolicy = "off",
         **settings: Any,
     ) -> None:
         """Build the pipeline.
@@ -53,6 +56,9 @@ class EmoStage:
             taxonomy: A `Taxonomy`, `ivey`, `hill` or a YAML/JSON file.
             checkpointer: Keeps threads for `respond(..., thread_id=...)`.
             analysis: `parallel` (default) or the paper's `sequential` layout (see `build_graph`).
+            review: `crisis` or `always`: a person approves, edits or replaces those replies
+                before delivery (`respond` returns `status="awaiting_review"`; continue with
+                `resume`). Without a checkpointer, threads are kept in memory.
             **settings: Fields of `Context`, e.g. `model`, `language`, `mode`.
 
         Raises:
@@ -67,11 +73,19 @@ class EmoStage:
             ) from None
         self.chat_model = chat_model
         self._choosing = threading.Lock()
+        if review != "off" and checkpointer is None:
+            checkpointer = InMemorySaver()  # a paused turn must be kept to be resumed
+        # An unknown locale warns now, at setup, not first at a crisis turn.
+        crisis_resources(self.context.language or "en", self.context.locale, self.context.crisis_resources)
         # With a checkpointer, "sync" puts the client's words on disk before any model call,
         # so a crash mid-turn loses nothing. (LangGraph rejects it without a checkpointer.)
         self._durability: Durability | None = "sync" if checkpointer else None
         self.graph = build_graph(
-            chat_model, taxonomy=taxonomy, checkpointer=checkpointer, analysis=analysis
+            chat_model,
+            taxonomy=taxonomy,
+            checkpointer=checkpointer,
+            analysis=analysis,
+            review=review,
         )
 
     def preflight(self) -> str:
@@ -115,7 +129,57 @@ class EmoStage:
             output = self.graph.invoke(
                 payload, config, context=context, durability=self._durability
             )
-        return self._reply(output, context)
+        return self._reply(output, context, config)
+
+    def resume(self, thread_id: str, decision: Any, **overrides: Any) -> Reply:
+        """Deliver a turn that awaits review, after the reviewer's decision.
+
+        Args:
+            thread_id: The thread of the paused turn (`Reply.thread_id`).
+            decision: `"approve"`, `{"action": "edit", "response": text}` (new message,
+                resources kept) or `{"action": "replace", "response": text}` (whole reply).
+            **overrides: `Context` fields for this call only.
+
+        Raises:
+            InputError: the decision is invalid, or the thread awaits no review.
+        """
+        command, config, context = self._resumption(thread_id, decision, overrides)
+        with _tracing(context):
+            output = self.graph.invoke(
+                command, config, context=context, durability=self._durability
+            )
+        return self._reply(output, context, config)
+
+    async def aresume(self, thread_id: str, decision: Any, **overrides: Any) -> Reply:
+        """Async `resume`."""
+        command, config, context = self._resumption(thread_id, decision, overrides)
+        with _tracing(context):
+            output = await self.graph.ainvoke(
+                command, config, context=context, durability=self._durability
+            )
+        return self._reply(output, context, config)
+
+    def pending_review(self, thread_id: str) -> ReviewRequest | None:
+        """What the thread's paused turn waits for; None when no turn awaits review."""
+        if self.graph.checkpointer is None:
+            return None
+        state = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        for interrupt in state.interrupts:
+            return ReviewRequest.model_validate(interrupt.value)
+        return None
+
+    def _resumption(
+        self, thread_id: str, decision: Any, overrides: Mapping[str, Any]
+    ) -> tuple[Command[Any], RunnableConfig, Context]:
+        ReviewDecision.parse(decision)  # a bad decision fails here, before the graph runs
+        if self.pending_review(thread_id) is None:
+            raise InputError(f"Thread {thread_id!r} has no turn awaiting review.")
+        try:
+            context = replace(self.context, **overrides) if overrides else self.context
+        except TypeError as exc:
+            raise ConfigError(f"Unknown setting: {exc}.") from None
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        return Command(resume=decision), config, context
 
     async def arespond(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
@@ -126,7 +190,7 @@ class EmoStage:
             output = await self.graph.ainvoke(
                 payload, config, context=context, durability=self._durability
             )
-        return self._reply(output, context)
+        return self._reply(output, context, config)
 
     def stream(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
@@ -187,10 +251,19 @@ class EmoStage:
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
         return InputState(dialogue=turns), config, context
 
-    def _reply(self, output: Mapping[str, Any], context: Context) -> Reply:
+    def _reply(
+        self, output: Mapping[str, Any], context: Context, config: RunnableConfig
+    ) -> Reply:
         reports: list[NodeReport] = list(output.get("reports", {}).values())
+        thread_id = str(config["configurable"]["thread_id"])
+        paused = [i.value for i in output.get("__interrupt__", ())]
         return Reply(
-            response=output["response"],
+            # While a reviewer decides, nothing is delivered: never the thread's last reply.
+            response="" if paused else output["response"],
+            status="awaiting_review" if paused else "delivered",
+            thread_id=thread_id,
+            pending_review=ReviewRequest.model_validate(paused[0]) if paused else None,
+            review=None if paused else output.get("review"),
             phase=output.get("phase"),
             phase_rationale=output.get("phase_rationale", ""),
             perspective=output.get("perspective"),

@@ -100,7 +100,7 @@ def invoke_reliably(
     for attempt in retrying:
         with attempt, model_errors():
             # Untagged, LangGraph's `messages` stream would show raw model output, JSON and
-            # unfinished drafts included; clients read the final reply (nodes/finish.py).
+            # unfinished drafts included; clients read the final reply (nodes/deliver_reply.py).
             return model.invoke(list(messages), config={"tags": [TAG_NOSTREAM]})
     raise AssertionError("unreachable: tenacity re-raises the last error")
 

@@ -114,6 +114,26 @@ class Context:
             "env": "EMOSTAGE_CRISIS_RESOURCES",
         },
     )
+    safety_followup_turns: int = field(
+        default=3,
+        metadata={
+            "description": (
+                "After a crisis turn, how many following client turns without any sign of "
+                "risk still follow up on safety, unless the client answers the safety question."
+            ),
+            "env": "EMOSTAGE_SAFETY_FOLLOWUP_TURNS",
+        },
+    )
+    safety_model: str | None = field(
+        default=None,
+        metadata={
+            "description": (
+                "Optional guard model (e.g. 'llama-guard3:1b', 'qwen3guard'), on the same "
+                "Ollama or OpenAI-compatible server, run in parallel with the analysis. Off."
+            ),
+            "env": "EMOSTAGE_SAFETY_MODEL",
+        },
+    )
     mode: Mode = field(
         default="emostage",
         metadata={
@@ -203,6 +223,8 @@ class Context:
             raise ConfigError("Need request_timeout_s > 0, max_tokens >= 16 and n_ctx >= 512.")
         if self.model_attempts < 1 or self.structured_retries < 0:
             raise ConfigError("Need model_attempts >= 1 and structured_retries >= 0.")
+        if self.safety_followup_turns < 0:
+            raise ConfigError("Need safety_followup_turns >= 0.")
 
     def for_analysis(self) -> Context:
         """These settings with the analysis model in place of the drafting one."""

@@ -2,7 +2,8 @@
 
 START -> screen_risk, recognize_phase, take_perspective      (one step, in parallel)
       -> plan_reply -> route_by_phase -> draft_crisis | draft_<phase> | draft_general
-                                         | respond_baseline -> END
+                                         | respond_baseline
+      -> deliver_reply (pauses for a reviewer when `review` asks) -> END
 The baseline (mode="baseline") runs the screen only, then one plain call.
 """
 
@@ -18,8 +19,10 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from emostage.context import Context
+from emostage.errors import ConfigError, TaxonomyError
 from emostage.llm import ModelSource
 from emostage.nodes import (
+    DELIVER_REPLY,
     DRAFT_CRISIS,
     DRAFT_GENERAL,
     PLAN_REPLY,
@@ -28,8 +31,10 @@ from emostage.nodes import (
     SCREEN_RISK,
     TAKE_PERSPECTIVE,
     draft_node,
+    reserved_phase_ids,
 )
 from emostage.nodes.draft_crisis import make_draft_crisis
+from emostage.nodes.deliver_reply import make_deliver_reply
 from emostage.nodes.draft_reply import make_draft_reply
 from emostage.nodes.plan_reply import make_plan_reply
 from emostage.nodes.recognize_phase import make_recognize_phase
@@ -37,6 +42,7 @@ from emostage.nodes.respond_baseline import make_respond_baseline
 from emostage.nodes.screen_risk import screen_risk
 from emostage.nodes.take_perspective import make_take_perspective
 from emostage.phases import Taxonomy, load_taxonomy
+from emostage.review import REVIEW_POLICIES, ReviewPolicy
 from emostage.routing import ANALYSIS_NODES, route_by_mode, route_by_phase
 from emostage.sessions import register_state_types
 from emostage.state import InputState, OutputState, State
@@ -51,6 +57,7 @@ def build_graph(
     taxonomy: Taxonomy | str | Path = "ivey",
     checkpointer: BaseCheckpointSaver[str] | None = None,
     analysis: AnalysisLayout = "parallel",
+    review: ReviewPolicy = "off",
 ) -> EmoStageGraph:
     """Compile the EmoStage graph.
 
@@ -60,8 +67,22 @@ def build_graph(
         checkpointer: Persist threads, e.g. `InMemorySaver()` or a SQLite saver.
         analysis: `parallel`, or `sequential` (the paper's layout, one analysis after the
             other; slower, kept to measure what running them side by side saves).
+        review: `crisis` pauses before a crisis reply is delivered, `always` before every
+            reply, for a person to approve, edit or replace it (see `emostage.review`).
+            Needs a checkpointer (LangGraph Server and Studio bring their own).
+
+    Raises:
+        TaxonomyError: a phase id collides with a built-in node or route.
+        ConfigError: an unknown review policy.
     """
     phases = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
+    if clashes := sorted(reserved_phase_ids().intersection(phases.ids)):
+        raise TaxonomyError(
+            f"Taxonomy {phases.name!r} uses reserved phase id(s) {clashes}: they name built-in "
+            "nodes or routes. Rename them."
+        )
+    if review not in REVIEW_POLICIES:
+        raise ConfigError(f"Unknown review {review!r}; use one of: {', '.join(REVIEW_POLICIES)}.")
     models = ModelSource(model)
     drafts = {draft_node(p): make_draft_reply(models, phases, p) for p in phases.ids}
     drafts[DRAFT_GENERAL] = make_draft_reply(models, phases, None)
@@ -75,9 +96,11 @@ def build_graph(
     builder.add_node(RECOGNIZE_PHASE, make_recognize_phase(models, phases))
     builder.add_node(TAKE_PERSPECTIVE, make_take_perspective(models))
     builder.add_node(PLAN_REPLY, make_plan_reply(phases))
+    builder.add_node(DELIVER_REPLY, make_deliver_reply(review))
     for name, node in drafts.items():
         builder.add_node(name, node)
-        builder.add_edge(name, END)
+        builder.add_edge(name, DELIVER_REPLY)
+    builder.add_edge(DELIVER_REPLY, END)
 
     if analysis == "sequential":
         for first, then in itertools.pairwise([START, *ANALYSIS_NODES, PLAN_REPLY]):

@@ -8,6 +8,7 @@ as, or formatted into, a template.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,15 +25,30 @@ from emostage.state import Perspective, PhaseAssessment, Turn
 
 
 def transcript(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> str:
-    """The windowed dialogue as labelled lines."""
+    """The windowed dialogue, one labelled line per turn, the turn's text quoted.
+
+    Each text is a JSON string literal: a newline becomes `\\n` and a quote `\\"`, so no
+    text can end its own line or quote and start a line that looks like another speaker's.
+    Every line that begins with a label is a real turn.
+    """
     kept, omitted = window(turns, context.opening_turns, context.recent_turns)
     lines = [prompts.transcript_header, ""]
     for index, turn in enumerate(kept):
         if omitted and index == context.opening_turns:
             lines.append(prompts.omitted_turns.format(count=omitted))
         label = getattr(prompts.labels, turn.role)
-        lines.append(label + ": " + shorten(turn.content, context.max_turn_chars))
+        lines.append(label + ": " + quoted(shorten(turn.content, context.max_turn_chars)))
     return "\n".join(lines)
+
+
+def quoted(text: str) -> str:
+    """`text` as a JSON string literal, non-ASCII kept readable."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def one_line(text: str) -> str:
+    """Model output joined into a list line: its own line breaks cannot start new items."""
+    return " ".join(text.split())
 
 
 def shared_prefix(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> list[BaseMessage]:
@@ -86,7 +102,7 @@ def _analysis_lines(
 ) -> list[str]:
     lines: list[str] = []
     if assessment and assessment.rationale:
-        lines.append(f"- {prompts.phase_label}: " + assessment.rationale)
+        lines.append(f"- {prompts.phase_label}: " + one_line(assessment.rationale))
     if perspective and not perspective.is_empty():
         names = prompts.perspective_labels
         feelings = ", ".join(f"{e.name} ({e.intensity}/5)" for e in perspective.emotions)
@@ -99,7 +115,7 @@ def _analysis_lines(
             (names.unspoken_needs, perspective.unspoken_needs),
         ):
             if value:
-                lines.append(f"- {label}: " + value)
+                lines.append(f"- {label}: " + one_line(value))
     return [prompts.analysis_header, *lines] if lines else []
 
 

@@ -19,7 +19,6 @@ from emostage.errors import TaxonomyError
 from emostage.languages import Language
 
 BUILTIN_TAXONOMIES = ("ivey", "hill")
-RESERVED_IDS = frozenset({"general", "baseline"})
 
 
 class PhaseText(BaseModel):
@@ -57,8 +56,6 @@ class Taxonomy(BaseModel):
         ids = [p.id for p in self.phases]
         if len(set(ids)) != len(ids):
             raise ValueError(f"phase ids must be unique, got {ids}")
-        if reserved := RESERVED_IDS.intersection(ids):
-            raise ValueError(f"phase ids {sorted(reserved)} are reserved")
         if self.fallback_phase is None:
             self.fallback_phase = ids[1]
         elif self.fallback_phase not in ids:

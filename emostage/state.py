@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from emostage.safety import RiskAssessment, RiskLevel
+from emostage.review import ReviewRecord, ReviewRequest
+from emostage.safety import RiskAssessment, RiskLevel, RiskSubject, RiskTimeframe
+from emostage.safety.watch import SafetyWatch
 
 Role = Literal["client", "counselor"]
 SupportNeed = Literal[
@@ -77,6 +79,29 @@ class Perspective(BaseModel):
         default="none", description="The model's own reading of danger to or from the client."
     )
     risk_reason: ShortText = ""
+    risk_subject: RiskSubject = Field(
+        default="unclear", description="Whose danger: the client's own or another person's."
+    )
+    risk_timeframe: RiskTimeframe = Field(
+        default="current", description="`past`: a resolved event with no current sign."
+    )
+    safety_answered: bool = Field(
+        default=False,
+        description="The client has answered a question about their safety and is safe now.",
+    )
+    safety_reason: ShortText = ""
+
+    def judged_risk(self) -> RiskAssessment:
+        """The model's reading as an assessment; a past, resolved event is only `concern`."""
+        level = self.risk
+        if level == "crisis" and self.risk_timeframe == "past":
+            level = "concern"
+        return RiskAssessment(
+            level=level,
+            reasons=["model judgment"] if level != "none" else [],
+            subject=self.risk_subject,
+            timeframe=self.risk_timeframe,
+        )
 
     def is_empty(self) -> bool:
         """True when nothing was inferred (skipped or fallen back)."""
@@ -112,7 +137,13 @@ class Diagnostics(BaseModel):
 class Reply(BaseModel):
     """The counselor's next turn and the analysis behind it."""
 
-    response: str
+    response: str = Field(description="The delivered reply; empty while awaiting review.")
+    status: Literal["delivered", "awaiting_review"] = "delivered"
+    thread_id: str = ""
+    pending_review: ReviewRequest | None = Field(
+        default=None, description="While awaiting review: what the reviewer must decide on."
+    )
+    review: ReviewRecord | None = Field(default=None, description="The reviewer's decision.")
     phase: str | None
     phase_rationale: str
     perspective: Perspective | None
@@ -172,6 +203,8 @@ class OutputState:
     perspective: Perspective | None = None
     risk: RiskAssessment | None = None
     language: str = ""
+    safety_watch: SafetyWatch | None = None
+    review: ReviewRecord | None = None
     reports: Annotated[dict[str, NodeReport], merge_reports] = field(default_factory=dict)
 
 
@@ -180,6 +213,10 @@ class State(InputState, OutputState):
     """The full working state of one turn."""
 
     strategy: str = field(default="", metadata={"description": "Draft node chosen by the router."})
+    draft: str = field(default="", metadata={"description": "The drafted message, undelivered."})
+    draft_appendix: str = field(
+        default="", metadata={"description": "Crisis resources appended to the draft."}
+    )
 
 
 # Classes stored in checkpoints, registered with the checkpointer by `build_graph`.
@@ -190,4 +227,6 @@ CHECKPOINT_TYPES: tuple[type, ...] = (
     Perspective,
     NodeReport,
     RiskAssessment,
+    SafetyWatch,
+    ReviewRecord,
 )

@@ -13,6 +13,7 @@ from emostage.messages import (
     draft_instruction,
     perspective_instruction,
     phase_instruction,
+    quoted,
 )
 from emostage.prompts import load_prompts
 from emostage.state import Emotion, Perspective, PhaseAssessment, Turn
@@ -62,7 +63,7 @@ def test_three_calls_share_one_prefix_and_end_with_their_instruction(language: s
     assert len(prefixes) == 1
     ((system, transcript),) = prefixes
     assert system == ("system", prompts.persona)
-    assert transcript[1].endswith(f"{prompts.labels.client}: {CLIENT_LINES[language]}")
+    assert transcript[1].endswith(f"{prompts.labels.client}: {quoted(CLIENT_LINES[language])}")
     assert len({messages[-1].content for messages in sent}) == 3
 
 
@@ -95,7 +96,7 @@ def test_client_text_with_template_syntax_is_sent_verbatim(text: str) -> None:
     model = ScriptedChatModel()
     EmoStage(model).respond([{"role": "client", "content": text}])
     for _, messages in model.calls:
-        assert messages[1].text.endswith(f"Client: {text}")
+        assert messages[1].text.endswith(f"Client: {quoted(text)}")
 
 
 def test_long_dialogues_are_windowed_in_the_transcript() -> None:
@@ -103,6 +104,6 @@ def test_long_dialogues_are_windowed_in_the_transcript() -> None:
         Turn(role="client" if i % 2 else "counselor", content=f"line {i}") for i in range(100)
     ]
     transcript = TurnView.of(dialogue, Context(recent_turns=6)).prefix[1].content
-    assert "line 0\n" in transcript and "line 1\n" in transcript and "line 99" in transcript
+    assert '"line 0"\n' in transcript and '"line 1"\n' in transcript and "line 99" in transcript
     assert "line 93" not in transcript and "line 94" in transcript
     assert "92 earlier turns not shown" in transcript

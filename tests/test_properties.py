@@ -110,7 +110,8 @@ def test_no_client_text_changes_a_prompts_structure(text: str) -> None:
         assert messages[0].content == plain[schema][0].content  # the persona
         if schema:  # analysis instructions are fixed; a draft may follow the crisis strategy
             assert messages[2].content == plain[schema][2].content
-        assert messages[1].content.endswith(text.strip()[-50:] if text.strip() else "x")
+        label, _, literal = messages[1].content.splitlines()[-1].partition(": ")
+        assert label == "Client" and json.loads(literal).endswith(("x" + text).strip()[-50:])
 
 
 def test_a_100k_character_message_is_shortened_not_fatal() -> None:

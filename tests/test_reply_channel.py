@@ -25,7 +25,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from emostage import EmoStage, ModelUnavailableError, build_graph
 from emostage.languages import Language
-from emostage.nodes.finish import reply_chunk
+from emostage.nodes.deliver_reply import reply_chunk
 from emostage.prompts import load_prompts
 from emostage.safety import crisis_resources
 from emostage.state import InputState, Turn
@@ -158,7 +158,7 @@ def test_a_routine_turn_shows_what_it_stores(language: Language, case: str) -> N
 def test_a_crisis_turn_shows_the_resources_it_stores(language: Language, case: str) -> None:
     dialogue = [{"role": "client", "content": CRISIS[language]}]
     reply = assert_one_reply(every_path(lambda: make_model(language, case), dialogue))
-    for resource in crisis_resources(language, None, None):
+    for resource in crisis_resources(language).resources:
         assert resource.contact in reply
     if case == "model_down":
         crisis_fallback = load_prompts(language).crisis_fallback.strip()
@@ -205,6 +205,6 @@ def test_emostage_chat_shows_a_person_in_crisis_the_resources(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    for resource in crisis_resources(language, None, None):
+    for resource in crisis_resources(language).resources:
         assert resource.contact in done.stdout
     assert "(crisis)" in done.stdout

@@ -11,6 +11,7 @@ import yaml
 
 from emostage import ConfigError, EmoStage, ModelUnavailableError, screen_risk
 from emostage.safety import crisis_resources
+from emostage.safety.resources import CrisisResourceWarning, _resource_file
 from emostage.testing import ScriptedChatModel
 from emostage.testing.ollama_server import FakeOllama
 
@@ -26,6 +27,10 @@ NUMBERS = {
     "zh": ["400-161-9995", "010-82951332", "120 / 110"],
     "en": ["988", "911"],
 }
+# Regression floors, set just under the measured rates (README, Safety): a change to the
+# lexicons that loses recall fails here.
+DEV_FLOOR = {"ja": 0.95, "zh": 0.95, "en": 0.95}
+HELD_OUT_FLOOR = {"ja": 0.70, "zh": 0.70, "en": 0.70}
 WARM_REPLY = "Thank you for telling me. Are you safe right now? I'm here with you."
 
 
@@ -98,7 +103,34 @@ def test_resources_come_from_a_configurable_table(tmp_path: Path) -> None:
         [{"role": "client", "content": CRISIS["en"]}]
     )
     assert "Samaritans: 116 123" in reply.response and "988" not in reply.response
-    assert crisis_resources("en", "en-US")[0].contact == "call or text 988"  # language fallback
+    assert crisis_resources("en", "en-US").resources[0].contact == "call or text 988"
+
+
+@pytest.mark.parametrize(
+    ("locale", "shown", "absent"),
+    [("en-GB", "116 123", "988"), ("en_GB.UTF-8", "999", "911"), ("en-AU", "13 11 14", "988"),
+     ("en-CA", "988", "116 123"), ("zh-TW", "1925", "400-161-9995"), ("ja", "0570-783-556", "988")],
+)
+def test_each_built_in_locale_gets_its_own_numbers(locale: str, shown: str, absent: str) -> None:
+    reply = stage(locale=locale).respond([{"role": "client", "content": CRISIS["en"]}])
+    assert shown in reply.response and absent not in reply.response
+    assert not reply.diagnostics.fallbacks
+
+
+def test_every_built_in_table_names_its_official_source() -> None:
+    table = _resource_file(None)
+    assert set(table.defaults) == {"ja", "zh", "en"}
+    for name, locale in table.locales.items():
+        assert locale.source.count("https://") >= 1, name
+
+
+def test_an_unknown_locale_warns_and_never_switches_country_silently() -> None:
+    with pytest.warns(CrisisResourceWarning, match="en-NZ.*en-US"):
+        built = stage(locale="en-NZ")  # at setup, before any crisis
+    with pytest.warns(CrisisResourceWarning):
+        reply = built.respond([{"role": "client", "content": CRISIS["en"]}])
+    assert "988" in reply.response  # the language's default table, named in the warning
+    assert any("No crisis resources for locale 'en-NZ'" in f for f in reply.diagnostics.fallbacks)
 
 
 def test_a_bad_resources_file_is_one_clear_error(tmp_path: Path) -> None:
@@ -111,8 +143,8 @@ def test_a_bad_resources_file_is_one_clear_error(tmp_path: Path) -> None:
 def test_screen_risk_is_public_and_needs_no_model() -> None:
     assessment = screen_risk("I've been cutting myself again")
     assert assessment.level == "crisis" and assessment.reasons == ["self_harm (screen)"]
-    assert screen_risk("死ぬほど忙しい", "ja").level == "none"
-    assert screen_risk("累死了", "zh").level == "none"
+    assert screen_risk("死ぬほど忙しい").level == "none"
+    assert screen_risk("累死了").level == "none"
     assert screen_risk("I could die of embarrassment").level == "none"
 
 
@@ -129,11 +161,11 @@ def test_screen_risk_is_public_and_needs_no_model() -> None:
     ids=["latin", "kanji", "hanzi", "phrases", "punctuation", "lines"],
 )
 def test_the_screen_stays_fast_on_long_adversarial_text(text: str) -> None:
-    # Linear scans take about a second per 100k characters; catastrophic backtracking, minutes.
-    for language in ("ja", "zh", "en"):
-        started = time.perf_counter()
-        screen_risk(text, language)
-        assert time.perf_counter() - started < 4.0, language
+    # Every lexicon reads every message; catastrophic backtracking would take minutes.
+    screen_risk("warm up")  # compiles the lexicons once
+    started = time.perf_counter()
+    screen_risk(text)
+    assert time.perf_counter() - started < 1.0
 
 
 @pytest.mark.parametrize("language", ["ja", "zh", "en"])
@@ -141,8 +173,8 @@ def test_screen_rates_on_the_labeled_sets(language: str) -> None:
     """Regression floors only: the issue's target (held-out recall >= 0.95, FPR <= 0.10) is
     not met; the README's Safety section has the measured rates."""
     sets = splits()
-    dev_recall, dev_fpr = rates(language, *sets["dev"][language])
-    assert dev_recall >= 0.99 and dev_fpr <= 0.01
+    dev = rates(sets["dev"][language])
+    assert dev.recall >= DEV_FLOOR[language] and dev.fpr <= 0.03
     if language in sets.get("test", {}):
-        recall, fpr = rates(language, *sets["test"][language])
-        assert recall >= 0.70 and fpr <= 0.20
+        held_out = rates(sets["test"][language])
+        assert held_out.recall >= HELD_OUT_FLOOR[language] and held_out.fpr <= 0.20

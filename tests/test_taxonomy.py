@@ -72,15 +72,6 @@ def test_default_fallback_phase_is_the_second() -> None:
         (yaml.safe_dump({**CUSTOM, "phases": CUSTOM["phases"][:1] * 2}), "unique"),
         (
             yaml.safe_dump(
-                {
-                    **CUSTOM,
-                    "phases": [{**CUSTOM["phases"][0], "id": "general"}, CUSTOM["phases"][1]],
-                }
-            ),
-            "reserved",
-        ),
-        (
-            yaml.safe_dump(
                 {**CUSTOM, "phases": [{**CUSTOM["phases"][0], "id": "Bad Id"}, CUSTOM["phases"][1]]}
             ),
             "phases.0.id",

@@ -31,6 +31,19 @@ PLAN_REPLY = "plan_reply"
 DRAFT_GENERAL = "draft_general"
 DRAFT_CRISIS = "draft_crisis"
 RESPOND_BASELINE = "respond_baseline"
+DELIVER_REPLY = "deliver_reply"
+BUILTIN_NODES = (
+    SCREEN_RISK,
+    RECOGNIZE_PHASE,
+    TAKE_PERSPECTIVE,
+    PLAN_REPLY,
+    DRAFT_GENERAL,
+    DRAFT_CRISIS,
+    RESPOND_BASELINE,
+    DELIVER_REPLY,
+)
+# Routes `plan_reply` can take besides a phase's draft node, by the name a phase would have.
+BUILTIN_ROUTES = ("general", "crisis", "baseline")
 
 
 def draft_node(phase: str) -> str:
@@ -63,3 +76,15 @@ def node(name: str) -> Callable[[Callable[[State, Step], dict[str, Any]]], Node]
         return run_node
 
     return wrap
+
+
+def drafted(step: Step, message: str, appendix: str = "") -> dict[str, Any]:
+    """The state update of a drafting node: the draft, for `deliver_reply` to deliver."""
+    return {"draft": message, "draft_appendix": appendix, "language": step.view.language}
+
+
+def reserved_phase_ids() -> frozenset[str]:
+    """Phase ids a taxonomy may not use: they would collide with a built-in node or route."""
+    prefix = draft_node("")
+    drafts = {name.removeprefix(prefix) for name in BUILTIN_NODES if name.startswith(prefix)}
+    return frozenset(drafts | set(BUILTIN_ROUTES) | set(BUILTIN_NODES))

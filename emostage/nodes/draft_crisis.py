@@ -1,4 +1,12 @@
-"""Crisis drafting: warmth, a direct question about safety, resources, and an open door."""
+"""Crisis drafting: warmth, safety, resources, and an open door.
+
+Three cases, one node, as `plan_reply` leaves the risk:
+- the client's own danger now: ask directly and gently whether they are safe right now;
+- another person's danger (`subject="other"`): help the client support that person, with
+  resources they can share; the client is not asked whether *they* are safe;
+- a carried-over follow-up (`carried_from_turn`, no new crisis sign): return gently to
+  the safety question that is still open.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +15,9 @@ from typing import Any
 from emostage.calls import CallPolicy, text_call
 from emostage.errors import ModelUnavailableError
 from emostage.llm import ModelSource
-from emostage.nodes import DRAFT_CRISIS, Node, Step, node
-from emostage.nodes.finish import finish_turn
-from emostage.safety import crisis_resources
+from emostage.nodes import DRAFT_CRISIS, Node, Step, drafted, node
+from emostage.prompts import PromptSet
+from emostage.safety import RiskAssessment, crisis_resources
 from emostage.state import State
 
 
@@ -19,12 +27,12 @@ def make_draft_crisis(models: ModelSource) -> Node:
     @node(DRAFT_CRISIS)
     def draft_crisis(state: State, step: Step) -> dict[str, Any]:
         context, view = step.context, step.view
-        fallback = view.prompts.crisis_fallback.strip()
+        instruction, fallback, header = _texts(view.prompts, state.risk or RiskAssessment())
         try:
             message = text_call(
                 step.run,
                 models.get(context),
-                view.ask(view.prompts.draft_crisis),
+                view.ask(instruction),
                 policy=CallPolicy.of(context),
                 labels=view.labels,
                 fallback=fallback,
@@ -33,10 +41,28 @@ def make_draft_crisis(models: ModelSource) -> Node:
             # A crisis turn always gets an answer, model or not.
             step.run.fallback = f"model unavailable ({type(exc).__name__}): fixed crisis reply"
             message = fallback
-        resources = crisis_resources(view.language, context.locale, context.crisis_resources)
-        lines = [f"- {r.name}: {r.contact}" for r in resources]
+        table = crisis_resources(view.language, context.locale, context.crisis_resources)
+        if table.warning:
+            step.run.fallback = "; ".join(filter(None, [step.run.fallback, table.warning]))
+        lines = [f"- {r.name}: {r.contact}" for r in table.resources]
         # Contacts are appended verbatim, never written by the model: numbers stay exact.
-        response = "\n\n".join([message, "\n".join([view.prompts.crisis_resources_header, *lines])])
-        return finish_turn(step, response)
+        return drafted(step, message, "\n".join([header, *lines]))
 
     return draft_crisis
+
+
+def _texts(prompts: PromptSet, risk: RiskAssessment) -> tuple[str, str, str]:
+    """Instruction, fixed fallback reply and resources header for this kind of crisis turn."""
+    if risk.subject == "other":
+        return (
+            prompts.draft_crisis_other,
+            prompts.crisis_other_fallback.strip(),
+            prompts.crisis_other_resources_header,
+        )
+    if risk.level != "crisis" and risk.carried_from_turn is not None:
+        return (
+            prompts.draft_safety_followup,
+            prompts.crisis_fallback.strip(),
+            prompts.crisis_resources_header,
+        )
+    return prompts.draft_crisis, prompts.crisis_fallback.strip(), prompts.crisis_resources_header

@@ -7,8 +7,7 @@ from typing import Any
 from emostage.calls import CallPolicy, text_call
 from emostage.llm import ModelSource
 from emostage.messages import draft_instruction
-from emostage.nodes import DRAFT_GENERAL, Node, Step, draft_node, node
-from emostage.nodes.finish import finish_turn
+from emostage.nodes import DRAFT_GENERAL, Node, Step, draft_node, drafted, node
 from emostage.phases import Taxonomy
 from emostage.state import PhaseAssessment, State
 
@@ -40,6 +39,6 @@ def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None)
             labels=view.labels,
             fallback=view.prompts.fallback_reply,
         )
-        return finish_turn(step, response)
+        return drafted(step, response)
 
     return draft_reply

@@ -7,8 +7,7 @@ from typing import Any
 from emostage.calls import CallPolicy, text_call
 from emostage.llm import ModelSource
 from emostage.messages import baseline_messages
-from emostage.nodes import RESPOND_BASELINE, Node, Step, node
-from emostage.nodes.finish import finish_turn
+from emostage.nodes import RESPOND_BASELINE, Node, Step, drafted, node
 from emostage.state import State
 
 
@@ -26,7 +25,7 @@ def make_respond_baseline(models: ModelSource) -> Node:
             labels=view.labels,
             fallback=view.prompts.fallback_reply,
         )
-        update = finish_turn(step, response)
+        update = drafted(step, response)
         return {**update, "phase": None, "phase_rationale": "", "perspective": None}
 
     return respond_baseline

@@ -11,5 +11,9 @@ from emostage.state import State
 
 @node(SCREEN_RISK)
 def screen_risk(state: State, step: Step) -> dict[str, Any]:
-    """Screen the client's latest turn; the model's own judgment joins in `plan_reply`."""
-    return {"risk": screen(step.view.turns[-1].content, step.view.language)}
+    """Screen the client's latest turn with every language's lexicon.
+
+    The session's language does not narrow the screen: a client may write in another
+    language than the one detected or forced. The model's judgment joins in `plan_reply`.
+    """
+    return {"risk": screen(step.view.turns[-1].content)}

@@ -49,6 +49,10 @@ class PromptSet(BaseModel):
     draft_crisis: str
     crisis_resources_header: str
     crisis_fallback: str
+    draft_crisis_other: str
+    crisis_other_resources_header: str
+    crisis_other_fallback: str
+    draft_safety_followup: str
     baseline_persona: str
     baseline_instruction: str
     fallback_reply: str

@@ -1,0 +1,85 @@
+"""The end of every turn: the one place where the reply's final text is decided and sent.
+
+Drafting nodes leave a draft (the message, and crisis resources to append). Here, when
+the graph was built with a review policy that covers this turn, the graph pauses with
+LangGraph's `interrupt()` until a reviewer approves, edits or replaces it (see
+`emostage.review`). Then the text is final: it is stored (`response`, and the dialogue)
+and sent on LangGraph's custom stream, which is what every client reads
+(`EmoStage.stream`, the CLI, a raw `graph.stream(..., stream_mode="custom")`). Model tokens
+are never streamed to clients, so a reply shown is always the reply stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from emostage.context import Context, resolve_context
+from emostage.nodes import DRAFT_CRISIS, Node
+from emostage.review import (
+    ReviewDecision,
+    ReviewPolicy,
+    ReviewRecord,
+    ReviewRequest,
+    joined_reply,
+    reviewed_reply,
+)
+from emostage.safety import RiskAssessment, crisis_resources
+from emostage.state import State, Turn
+
+REPLY_KEY = "emostage_reply"
+"""The key of reply text in custom stream events: `{"emostage_reply": "a chunk"}`."""
+CHUNK_CHARS = 24  # small enough to show progress, whatever the script
+
+
+def make_deliver_reply(review: ReviewPolicy) -> Node:
+    """A node that delivers the draft, after a reviewer's decision when `review` asks."""
+
+    def deliver_reply(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        reply = joined_reply(state.draft, state.draft_appendix)
+        record = None
+        if review == "always" or (review == "crisis" and state.strategy == DRAFT_CRISIS):
+            request = _request(state, reply, review, resolve_context(runtime.context))
+            # Pauses the run; on resume, LangGraph runs this node again and `interrupt`
+            # returns the reviewer's decision. Nothing was sent to the client before.
+            decision = ReviewDecision.parse(interrupt(request.model_dump(mode="json")))
+            reply = reviewed_reply(state.draft, state.draft_appendix, decision)
+            record = ReviewRecord(
+                turn=request.turn, policy=review, action=decision.action, changed=reply != request.draft
+            )
+        for start in range(0, len(reply), CHUNK_CHARS):
+            runtime.stream_writer({REPLY_KEY: reply[start : start + CHUNK_CHARS]})
+        return {
+            "response": reply,
+            "dialogue": [Turn(role="counselor", content=reply)],
+            "review": record,
+            "draft": "",
+            "draft_appendix": "",
+        }
+
+    return deliver_reply
+
+
+def _request(state: State, reply: str, policy: ReviewPolicy, context: Context) -> ReviewRequest:
+    resources = (
+        crisis_resources(state.language, context.locale, context.crisis_resources).resources
+        if state.draft_appendix
+        else []
+    )
+    return ReviewRequest(
+        turn=sum(t.role == "client" for t in state.dialogue),
+        draft=reply,
+        message=state.draft,
+        risk=state.risk or RiskAssessment(),
+        resources=resources,
+        policy=policy,
+    )
+
+
+def reply_chunk(event: Any) -> str:
+    """The reply text in one custom stream event; empty for any other event."""
+    if isinstance(event, dict) and isinstance(text := event.get(REPLY_KEY), str):
+        return text
+    return ""

@@ -1,0 +1,91 @@
+"""Required literals: a cheap test that tells which patterns cannot match a text.
+
+A message is screened with about 1,400 expressions. Scanning 100k characters once per
+expression takes seconds however the expressions are combined, because Python's regular
+expression engine pays per position and per branch. But nearly every pattern needs some
+fixed text to match (`kill myself` needs " myself"; `(?:想|要)死` needs 死). Checking
+those literals with `in` is fast, so only patterns that *can* match are run.
+
+`required_literals(pattern)` derives the literals from the parsed expression: a set of
+strings one of which every match, or a lookaround the match depends on, contains. It is
+conservative: when it cannot tell, it returns None and the pattern always runs.
+"""
+
+from __future__ import annotations
+
+import re
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as parser  # type: ignore[attr-defined]
+from typing import Any
+
+Literals = frozenset[str] | None
+
+
+def required_literals(pattern: str, flags: int = 0) -> Literals:
+    """Strings one of which must occur in any text `pattern` can match; None if unknown."""
+    return _sequence(parser.parse(pattern, flags), bool(flags & re.IGNORECASE))
+
+
+def _sequence(items: Any, ignorecase: bool) -> Literals:
+    """The most selective requirement among a sequence's literal runs and its parts."""
+    candidates: list[frozenset[str]] = []
+    run = ""
+    for op, arg in items:
+        if op is sre.LITERAL:
+            char = chr(arg)
+            run += char.lower() if ignorecase else char
+            continue
+        if run:
+            candidates.append(frozenset({run}))
+            run = ""
+        if (found := _item(op, arg, ignorecase)) is not None:
+            candidates.append(found)
+    if run:
+        candidates.append(frozenset({run}))
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (min(map(len, c)), -len(c)))
+
+
+def _item(op: Any, arg: Any, ignorecase: bool) -> Literals:
+    if op is sre.SUBPATTERN:
+        _group, add_flags, del_flags, body = arg
+        if add_flags & re.IGNORECASE:
+            ignorecase = True
+        if del_flags & re.IGNORECASE:
+            ignorecase = False
+        return _sequence(body, ignorecase)
+    if op is sre.BRANCH:
+        branches = [_sequence(b, ignorecase) for b in arg[1]]
+        if any(b is None for b in branches):
+            return None
+        return frozenset().union(*branches)  # type: ignore[arg-type]
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None)):
+        low, _high, body = arg
+        return _sequence(body, ignorecase) if low >= 1 else None
+    if op is sre.ASSERT:  # a positive lookaround: its text must be there too
+        _direction, body = arg
+        return _sequence(body, ignorecase)
+    if op is sre.ATOMIC_GROUP:
+        return _sequence(arg, ignorecase)
+    return None  # character classes, anchors, negative lookarounds, backreferences
+
+
+class LiteralIndex:
+    """Which of many literals occur in one text, each looked up once."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._seen: dict[str, bool] = {}
+
+    def any_of(self, literals: Literals) -> bool:
+        """True when `literals` is unknown (None), or one of them occurs in the text."""
+        if literals is None:
+            return True
+        for literal in literals:
+            found = self._seen.get(literal)
+            if found is None:
+                found = self._seen[literal] = literal in self.text
+            if found:
+                return True
+        return False
