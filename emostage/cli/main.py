@@ -32,6 +32,7 @@ from emostage.dialogue import load_dialogue, parse_dialogue, parse_json
 from emostage.graph import build_graph
 from emostage.llm import describe_model
 from emostage.nodes import DRAFT_CRISIS
+from emostage.review import ReviewRequest
 from emostage.sessions import delete_session, list_sessions, open_store, store_path
 
 app = typer.Typer(
@@ -118,6 +119,12 @@ def chat(
     base_url: BaseUrl = None,
     language: Language = None,
     taxonomy: TaxonomyOpt = "ivey",
+    review: Annotated[
+        bool,
+        typer.Option(
+            "--review", help="Show each crisis reply to you, the operator, before the client."
+        ),
+    ] = False,
     debug: Debug = False,
 ) -> None:
     """Talk as the client, multi-turn. Sessions persist; /quit or Ctrl-D ends."""
@@ -133,8 +140,12 @@ def chat(
                 model_path=model_path,
                 base_url=base_url,
                 language=language,
+                review="crisis" if review else "off",
             )
             _print_history(stage, name)
+            if (request := stage.pending_review(name)) is not None:  # left paused last time
+                out.print("[bold magenta]counselor>[/] ", end="")
+                out.print(_reviewed(stage, name, request), highlight=False, markup=False)
             err.print(f"[dim]session {name!r} · /quit to leave · resume with --session {name}[/]")
             while (line := _ask()) is not None:
                 if line.strip():
@@ -155,6 +166,8 @@ def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
     chunks = stage.stream([{"role": "client", "content": line}], thread_id=session)
     with spinner("..."):  # until the reply is final: analysis and drafting run first
         first = next(chunks, "")
+    if not first and (request := stage.pending_review(session)) is not None:
+        chunks = iter([_reviewed(stage, session, request)])
     out.print("[bold magenta]counselor>[/] ", end="")
     for chunk in itertools.chain([first], chunks):
         out.print(chunk, end="", highlight=False, markup=False)
@@ -162,6 +175,26 @@ def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
     # plan_reply's routing decides what a crisis turn is; the label follows it.
     label = "crisis" if state.get("strategy") == DRAFT_CRISIS else state.get("phase")
     out.print(f"\n[dim]({label or '-'})[/]")
+
+
+def _reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> str:
+    """Show the paused draft to the operator; deliver what they approve, edit or write."""
+    err.print(f"[bold yellow]review[/] [dim](risk: {request.risk.level}, {request.risk.subject})[/]")
+    err.print(request.draft, highlight=False, markup=False)
+    while True:
+        try:
+            choice = out.input("[bold yellow]\\[a]pprove, \\[e]dit message, \\[r]eplace reply?[/] ")
+        except EOFError:
+            note = f"the reply awaits review: emostage chat --session {session} --review"
+            err.print(note, style="dim", highlight=False, markup=False)
+            raise typer.Exit(0) from None
+        action = {"a": "approve", "e": "edit", "r": "replace"}.get(choice.strip()[:1].lower())
+        if action == "approve":
+            return stage.resume(session, "approve").response
+        if action:
+            text = out.input("[bold yellow]text>[/] ")
+            if text.strip():
+                return stage.resume(session, {"action": action, "response": text}).response
 
 
 def _print_history(stage: EmoStage, session: str) -> None:

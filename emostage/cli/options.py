@@ -11,6 +11,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from rich.console import Console
 
 from emostage.api import EmoStage
+from emostage.review import ReviewPolicy
 from emostage.context import BACKENDS, MODES
 from emostage.errors import EmoStageError
 
@@ -60,12 +61,13 @@ def build_stage(
     *,
     no_perspective: bool = False,
     no_phase: bool = False,
+    review: ReviewPolicy = "off",
     **options: str | None,
 ) -> EmoStage:
     """An EmoStage from CLI options (unset ones fall back to env and defaults), preflighted."""
     settings: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
     settings |= {"use_perspective": not no_perspective, "use_phase": not no_phase}
-    stage = EmoStage(taxonomy=taxonomy, checkpointer=checkpointer, **settings)
+    stage = EmoStage(taxonomy=taxonomy, checkpointer=checkpointer, review=review, **settings)
     with spinner(f"Checking {stage.context.backend} ..."):
         note = stage.preflight()
     if note:
