@@ -22,6 +22,7 @@ from emostage.context import Context
 from emostage.errors import ConfigError, TaxonomyError
 from emostage.llm import ModelSource
 from emostage.nodes import (
+    CHECK_SAFETY_MODEL,
     DELIVER_REPLY,
     DRAFT_CRISIS,
     DRAFT_GENERAL,
@@ -34,6 +35,7 @@ from emostage.nodes import (
     reserved_phase_ids,
 )
 from emostage.nodes.draft_crisis import make_draft_crisis
+from emostage.nodes.check_safety_model import make_check_safety_model
 from emostage.nodes.deliver_reply import make_deliver_reply
 from emostage.nodes.draft_reply import make_draft_reply
 from emostage.nodes.plan_reply import make_plan_reply
@@ -93,6 +95,7 @@ def build_graph(
         State, context_schema=Context, input_schema=InputState, output_schema=OutputState
     )
     builder.add_node(SCREEN_RISK, screen_risk)
+    builder.add_node(CHECK_SAFETY_MODEL, make_check_safety_model(models))
     builder.add_node(RECOGNIZE_PHASE, make_recognize_phase(models, phases))
     builder.add_node(TAKE_PERSPECTIVE, make_take_perspective(models))
     builder.add_node(PLAN_REPLY, make_plan_reply(phases))

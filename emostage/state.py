@@ -213,6 +213,9 @@ class State(InputState, OutputState):
     """The full working state of one turn."""
 
     strategy: str = field(default="", metadata={"description": "Draft node chosen by the router."})
+    guard_risk: RiskAssessment | None = field(
+        default=None, metadata={"description": "The guard model's verdict, when one is set."}
+    )
     draft: str = field(default="", metadata={"description": "The drafted message, undelivered."})
     draft_appendix: str = field(
         default="", metadata={"description": "Crisis resources appended to the draft."}

@@ -23,10 +23,11 @@ from emostage.state import State
 Node = Callable[..., dict[str, Any]]
 
 # The names of the graph's nodes: the one place they are spelled.
-AnalysisNode = Literal["screen_risk", "recognize_phase", "take_perspective"]
+AnalysisNode = Literal["screen_risk", "recognize_phase", "take_perspective", "check_safety_model"]
 SCREEN_RISK: AnalysisNode = "screen_risk"
 RECOGNIZE_PHASE: AnalysisNode = "recognize_phase"
 TAKE_PERSPECTIVE: AnalysisNode = "take_perspective"
+CHECK_SAFETY_MODEL: AnalysisNode = "check_safety_model"
 PLAN_REPLY = "plan_reply"
 DRAFT_GENERAL = "draft_general"
 DRAFT_CRISIS = "draft_crisis"
@@ -34,6 +35,7 @@ RESPOND_BASELINE = "respond_baseline"
 DELIVER_REPLY = "deliver_reply"
 BUILTIN_NODES = (
     SCREEN_RISK,
+    CHECK_SAFETY_MODEL,
     RECOGNIZE_PHASE,
     TAKE_PERSPECTIVE,
     PLAN_REPLY,

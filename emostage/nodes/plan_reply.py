@@ -20,6 +20,8 @@ def make_plan_reply(taxonomy: Taxonomy) -> Node:
     def plan_reply(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = resolve_context(runtime.context)
         risk = state.risk or RiskAssessment()
+        if state.guard_risk:  # the optional guard model: upward only, like the model's reading
+            risk = risk.raised_by(state.guard_risk)
         perspective = state.perspective
         if perspective:
             # Combine upward only: the model can raise the screen's level, never lower it.
