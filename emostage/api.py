@@ -79,7 +79,9 @@ class EmoStage:
         if self.context.safety_model:
             guard_adapter(self.context.safety_model)  # an unknown guard family fails now
         # An unknown locale warns now, at setup, not first at a crisis turn.
-        crisis_resources(self.context.language or "en", self.context.locale, self.context.crisis_resources)
+        crisis_resources(
+            self.context.language or "en", self.context.locale, self.context.crisis_resources
+        )
         # With a checkpointer, "sync" puts the client's words on disk before any model call,
         # so a crash mid-turn loses nothing. (LangGraph rejects it without a checkpointer.)
         self._durability: Durability | None = "sync" if checkpointer else None
@@ -254,9 +256,7 @@ class EmoStage:
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
         return InputState(dialogue=turns), config, context
 
-    def _reply(
-        self, output: Mapping[str, Any], context: Context, config: RunnableConfig
-    ) -> Reply:
+    def _reply(self, output: Mapping[str, Any], context: Context, config: RunnableConfig) -> Reply:
         reports: list[NodeReport] = list(output.get("reports", {}).values())
         thread_id = str(config["configurable"]["thread_id"])
         paused = [i.value for i in output.get("__interrupt__", ())]

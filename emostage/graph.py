@@ -34,9 +34,9 @@ from emostage.nodes import (
     draft_node,
     reserved_phase_ids,
 )
-from emostage.nodes.draft_crisis import make_draft_crisis
 from emostage.nodes.check_safety_model import make_check_safety_model
 from emostage.nodes.deliver_reply import make_deliver_reply
+from emostage.nodes.draft_crisis import make_draft_crisis
 from emostage.nodes.draft_reply import make_draft_reply
 from emostage.nodes.plan_reply import make_plan_reply
 from emostage.nodes.recognize_phase import make_recognize_phase

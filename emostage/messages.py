@@ -25,9 +25,9 @@ from emostage.state import Perspective, PhaseAssessment, Turn
 
 
 def transcript(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> str:
-    """The windowed dialogue, one labelled line per turn, the turn's text quoted.
+    r"""The windowed dialogue, one labelled line per turn, the turn's text quoted.
 
-    Each text is a JSON string literal: a newline becomes `\\n` and a quote `\\"`, so no
+    Each text is a JSON string literal: a newline becomes `\n` and a quote `\"`, so no
     text can end its own line or quote and start a line that looks like another speaker's.
     Every line that begins with a label is a real turn.
     """

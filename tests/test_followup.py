@@ -31,7 +31,7 @@ def test_a_crisis_is_carried_over_then_ends_after_three_quiet_turns(language: st
     for number in (2, 3, 4):  # safety_followup_turns=3 quiet turns still follow up
         reply = turn(stage, VAGUE[language])
         assert reply.risk.level == "concern" and reply.risk.carried_from_turn == 1, number
-        assert f"carried over from turn 1" in reply.risk.reasons
+        assert "carried over from turn 1" in reply.risk.reasons
         assert "draft_crisis" in {n.node for n in reply.diagnostics.nodes}
         sent = model.calls[-1][1][-1].text
         assert sent == load_prompts(language).draft_safety_followup  # the follow-up strategy

@@ -35,7 +35,11 @@ def server_answering(verdict: str) -> FakeOllama:
         ("llama-guard3:1b", "safe", "none"),
         ("llama-guard3:1b", "unsafe\nS12", "none"),  # sexual content is not a danger signal
         ("qwen3guard-gen:0.6b", "Safety: Unsafe\nCategories: Suicide & Self-Harm", "crisis"),
-        ("qwen3guard-gen:0.6b", "Safety: Controversial\nCategories: Suicide & Self-Harm", "concern"),
+        (
+            "qwen3guard-gen:0.6b",
+            "Safety: Controversial\nCategories: Suicide & Self-Harm",
+            "concern",
+        ),
         ("qwen3guard-gen:0.6b", "I cannot help with that.", "none"),  # unreadable: no finding
     ],
 )

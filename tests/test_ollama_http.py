@@ -191,7 +191,8 @@ def test_analysis_requests_send_json_schemas(monkeypatch: pytest.MonkeyPatch) ->
     assert phase["format"]["type"] == "object"
     assert phase["format"]["properties"]["phase"]["enum"] == IVEY_IDS
     assert perspective["format"]["type"] == "object"
-    assert set(perspective["format"]["properties"]) == {*PERSPECTIVE, "risk", "risk_reason"}
+    risk = {"risk", "risk_reason", "risk_subject", "risk_timeframe", "safety_answered"}
+    assert set(perspective["format"]["properties"]) == {*PERSPECTIVE, *risk, "safety_reason"}
 
 
 def test_calls_share_the_persona_and_transcript(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,7 +45,9 @@ def test_a_crisis_turn_waits_for_the_reviewer_and_is_delivered_as_approved() -> 
 
     reply = reviewed.resume("t", "approve")
     assert reply.status == "delivered" and reply.response == request.draft
-    assert reply.review is not None and reply.review.action == "approve" and not reply.review.changed
+    assert (
+        reply.review is not None and reply.review.action == "approve" and not reply.review.changed
+    )
     state = reviewed.graph.get_state({"configurable": {"thread_id": "t"}}).values
     assert state["dialogue"][-1].content == request.draft  # the client saw what was approved
     assert state["review"].action == "approve"

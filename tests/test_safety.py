@@ -108,8 +108,14 @@ def test_resources_come_from_a_configurable_table(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("locale", "shown", "absent"),
-    [("en-GB", "116 123", "988"), ("en_GB.UTF-8", "999", "911"), ("en-AU", "13 11 14", "988"),
-     ("en-CA", "988", "116 123"), ("zh-TW", "1925", "400-161-9995"), ("ja", "0570-783-556", "988")],
+    [
+        ("en-GB", "116 123", "988"),
+        ("en_GB.UTF-8", "999", "911"),
+        ("en-AU", "13 11 14", "988"),
+        ("en-CA", "988", "116 123"),
+        ("zh-TW", "1925", "400-161-9995"),
+        ("ja", "0570-783-556", "988"),
+    ],
 )
 def test_each_built_in_locale_gets_its_own_numbers(locale: str, shown: str, absent: str) -> None:
     reply = stage(locale=locale).respond([{"role": "client", "content": CRISIS["en"]}])

@@ -179,7 +179,9 @@ def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
 
 def _reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> str:
     """Show the paused draft to the operator; deliver what they approve, edit or write."""
-    err.print(f"[bold yellow]review[/] [dim](risk: {request.risk.level}, {request.risk.subject})[/]")
+    err.print(
+        f"[bold yellow]review[/] [dim](risk: {request.risk.level}, {request.risk.subject})[/]"
+    )
     err.print(request.draft, highlight=False, markup=False)
     while True:
         try:

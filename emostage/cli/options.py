@@ -11,9 +11,9 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from rich.console import Console
 
 from emostage.api import EmoStage
-from emostage.review import ReviewPolicy
 from emostage.context import BACKENDS, MODES
 from emostage.errors import EmoStageError
+from emostage.review import ReviewPolicy
 
 out = Console()
 err = Console(stderr=True)

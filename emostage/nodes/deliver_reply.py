@@ -47,7 +47,10 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
             decision = ReviewDecision.parse(interrupt(request.model_dump(mode="json")))
             reply = reviewed_reply(state.draft, state.draft_appendix, decision)
             record = ReviewRecord(
-                turn=request.turn, policy=review, action=decision.action, changed=reply != request.draft
+                turn=request.turn,
+                policy=review,
+                action=decision.action,
+                changed=reply != request.draft,
             )
         for start in range(0, len(reply), CHUNK_CHARS):
             runtime.stream_writer({REPLY_KEY: reply[start : start + CHUNK_CHARS]})

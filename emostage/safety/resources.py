@@ -85,7 +85,9 @@ def crisis_resources(
             f"{default} ({country}). Add a table for {locale} with official numbers."
         )
         warnings.warn(warning, CrisisResourceWarning, stacklevel=2)
-    return ResourceTable(locale=default, resources=table.locales[default].resources, warning=warning)
+    return ResourceTable(
+        locale=default, resources=table.locales[default].resources, warning=warning
+    )
 
 
 def _key(locale: str) -> str:

@@ -138,7 +138,7 @@ def _assessment(hits: list[Hit], past: bool) -> RiskAssessment:
         if chosen:
             subjects = {h.subject for h in chosen}
             return RiskAssessment(
-                level=level,  # type: ignore[arg-type]
+                level=level,
                 reasons=list(dict.fromkeys(f"{h.category} (screen)" for h in chosen)),
                 subject="self" if "self" in subjects else "other",
             )

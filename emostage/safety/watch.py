@@ -43,9 +43,7 @@ def seeded_watch(earlier_client_turns: Sequence[str], quiet_turns: int) -> Safet
     for number in range(len(earlier_client_turns), max(first, 0), -1):
         found = screen_risk(earlier_client_turns[number - 1])
         if found.level == "crisis":
-            return SafetyWatch(
-                crisis_turn=number, subject=found.subject, last_sign_turn=number
-            )
+            return SafetyWatch(crisis_turn=number, subject=found.subject, last_sign_turn=number)
     return None
 
 
