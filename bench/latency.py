@@ -28,6 +28,7 @@ from emostage.testing.server_speed import ServerSpeed
 QUIET = Console(quiet=True)
 
 SMALL_MODEL = "qwen2.5:1.5b"
+GUARD_MODEL = "llama-guard3:1b"
 
 # (name, EmoStage options, per-turn settings)
 LAYOUTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
@@ -35,6 +36,7 @@ LAYOUTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("sequential analysis", {"analysis": "sequential"}, {}),
     ("EmoStage as built", {}, {}),
     ("EmoStage, small analysis model", {}, {"analysis_model": SMALL_MODEL}),
+    ("EmoStage + guard model", {}, {"safety_model": GUARD_MODEL}),
 ]
 
 
@@ -43,12 +45,13 @@ def turn_latency(speed: ServerSpeed, turns: int) -> dict[str, dict[str, float]]:
 
     Each layout gets a fresh server and plays consecutive turns of one session, so the
     server's prefix cache behaves as it would in a live chat. The server also hosts a small
-    analysis model, three times as fast as the drafting one (as a 1.5B model is to a 7B).
+    analysis model, three times as fast as the drafting one (as a 1.5B model is to a 7B),
+    and a guard model as fast as that.
     """
     small = dataclasses.replace(
         speed, prefill_tps=3 * speed.prefill_tps, decode_tps=3 * speed.decode_tps
     )
-    speeds = {DEFAULT_MODEL: speed, SMALL_MODEL: small}
+    speeds = {DEFAULT_MODEL: speed, SMALL_MODEL: small, GUARD_MODEL: small}
     found = {}
     for name, options, settings in LAYOUTS:
         with FakeOllama(typical_model(), models=tuple(speeds), speed=speeds) as server:

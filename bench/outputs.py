@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import BaseMessage
+
 from emostage.testing import ScriptedChatModel
 
 PHASE: dict[str, Any] = {
@@ -23,6 +25,10 @@ PERSPECTIVE: dict[str, Any] = {
     "unspoken_needs": "Permission to set limits.",
     "risk": "none",
     "risk_reason": "",
+    "risk_subject": "unclear",
+    "risk_timeframe": "current",
+    "safety_answered": False,
+    "safety_reason": "",
 }
 REPLY = (
     "It sounds like the work just keeps coming, and lying awake with those deadlines is "
@@ -31,8 +37,16 @@ REPLY = (
 )
 
 
+GUARD_VERDICT = "safe"
+
+
+def _text(messages: list[BaseMessage]) -> str:
+    # A guard model gets the client's message alone and answers with its short verdict.
+    return GUARD_VERDICT if len(messages) == 1 else REPLY
+
+
 def typical_model() -> ScriptedChatModel:
     """A scripted model that always answers with the outputs above."""
     return ScriptedChatModel(
-        defaults={"text": REPLY, "PhaseAssessment": PHASE, "Perspective": PERSPECTIVE}
+        defaults={"text": _text, "PhaseAssessment": PHASE, "Perspective": PERSPECTIVE}
     )

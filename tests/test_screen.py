@@ -18,6 +18,7 @@ from emostage.phases import Taxonomy, load_taxonomy
 from emostage.prompts import load_prompts
 from emostage.safety import prefilter, screen_risk
 from emostage.safety.normalize import normalize_for_screen
+from emostage.safety.screen import compiled_lexicon
 from emostage.state import Turn
 from emostage.testing import ScriptedChatModel
 
@@ -152,3 +153,28 @@ def test_a_taxonomy_cannot_take_a_built_in_name(reserved: str) -> None:
     assert "\n" not in str(error.value)
     with pytest.raises(TaxonomyError):
         EmoStage(ScriptedChatModel(), taxonomy=taxonomy)
+
+
+def test_a_message_made_of_every_lexicon_literal_still_screens_in_bounded_time() -> None:
+    """The prefilter's worst case: every pattern may match, so every pattern runs.
+
+    Measured at about 2.3 s for 100k characters (README, Safety); linear, never the minutes
+    of catastrophic backtracking.
+    """
+    literals: set[str] = set()
+    for language in ("ja", "zh", "en"):
+        lexicon = compiled_lexicon(language)
+        for section in (lexicon.ignore, lexicon.past, lexicon.crisis, lexicon.concern):
+            for pattern in section:
+                literals |= pattern.literals or set()
+    soup = " ".join(sorted(literals))
+    text = (soup + " ") * (100_000 // len(soup) + 1)
+    screen_risk("warm up")
+    started = time.perf_counter()
+    screen_risk(text[:100_000])
+    assert time.perf_counter() - started < 5.0
+
+
+def test_the_clients_own_risk_wins_over_another_persons_in_one_message() -> None:
+    found = screen_risk("My brother keeps saying he wants to die, and I want to die too.")
+    assert found.level == "crisis" and found.subject == "self"

@@ -60,7 +60,7 @@ class ScriptedChatModel(SchemaGuidedChatModel):
     replies: list[Answer] = Field(default_factory=list)
     structured: dict[str, list[Answer]] = Field(default_factory=dict)
     phase: str = "exploration"
-    defaults: dict[str, str | dict[str, Any]] = Field(default_factory=dict)
+    defaults: dict[str, Answer] = Field(default_factory=dict)
     """Answers once a script runs out, by schema name (`text` for text calls)."""
     model: str = "scripted"
     _calls: list[tuple[str | None, list[BaseMessage]]] = PrivateAttr(default_factory=list)

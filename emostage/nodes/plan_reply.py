@@ -28,7 +28,9 @@ def make_plan_reply(taxonomy: Taxonomy) -> Node:
             risk = risk.raised_by(perspective.judged_risk())
         client_turns = [t.content for t in state.dialogue if t.role == "client"]
         watch = state.safety_watch
-        if watch is None:  # first turn of this thread: its own earlier turns may hold a crisis
+        if watch is None and not state.response:
+            # A thread's first turn (or a call with no thread): the dialogue it brings may
+            # hold a crisis in its earlier client turns.
             watch = seeded_watch(client_turns[:-1], context.safety_followup_turns)
         watch, risk = followed_up(
             watch,

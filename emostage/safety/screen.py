@@ -1,10 +1,9 @@
-"""The deterministic screen: every lexicon, on every message, in one linear pass each.
+"""The deterministic screen: every lexicon, on every message.
 
-Each language's lexicon (`lexicon/<lang>.yaml`) is compiled into a few combined regular
-expressions, so a message is scanned once per section, not once per pattern: the screen
-stays under a second on a 100k-character message while reading all three languages.
-A message in any language is screened with every lexicon: a client may switch languages,
-and a forced session language must never blind the screen.
+A message in any language is screened with all three lexicons (`lexicon/<lang>.yaml`): a
+client may switch languages, and a forced session language must never blind the screen.
+Only patterns whose required literals occur in the text run (`prefilter.py`), which keeps
+a 100k-character message under a second while reading all three languages.
 
 For each crisis or concern hit, the sentence around it decides:
 - whose risk it is: the nearest person reference before the hit, or inside it
@@ -30,8 +29,8 @@ from emostage.safety.prefilter import LiteralIndex, Literals, required_literals
 
 MAX_HITS = 32  # hits examined per language and level: enough to decide, bounded on any input
 SENTENCE_END = re.compile(r"[.!?。！？\n]")
-SENTENCE_REACH = 200
-FLAGS = re.IGNORECASE  # characters looked at around a hit for its person reference
+SENTENCE_REACH = 200  # characters looked at before a hit for its person reference
+FLAGS = re.IGNORECASE
 
 
 @dataclass(frozen=True)
@@ -109,11 +108,12 @@ def _hits(
     for pattern in patterns:
         if not literals.any_of(pattern.literals):
             continue
+        # Every match counts: "my brother wants to die, and I want to die too" is the
+        # client's own risk as well, whatever the first match was about.
         for match in pattern.regex.finditer(text):
             found.append(Hit(level, pattern.category, _subject(people, text, match)))
             if len(found) == MAX_HITS:
                 return found
-            break  # one hit per pattern is enough to decide
     return found
 
 
