@@ -41,9 +41,13 @@ def transcript(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> s
     return "\n".join(lines)
 
 
+# JSON leaves these unescaped, but Unicode (and so a reader) breaks lines at them.
+_LINE_SEPARATORS = str.maketrans({c: f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"})
+
+
 def quoted(text: str) -> str:
-    """`text` as a JSON string literal, non-ASCII kept readable."""
-    return json.dumps(text, ensure_ascii=False)
+    """`text` as a JSON string literal on one line, non-ASCII kept readable."""
+    return json.dumps(text, ensure_ascii=False).translate(_LINE_SEPARATORS)
 
 
 def one_line(text: str) -> str:

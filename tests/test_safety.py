@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import timeit
 from pathlib import Path
 from typing import Any
 
@@ -169,9 +170,8 @@ def test_screen_risk_is_public_and_needs_no_model() -> None:
 def test_the_screen_stays_fast_on_long_adversarial_text(text: str) -> None:
     # Every lexicon reads every message; catastrophic backtracking would take minutes.
     screen_risk("warm up")  # compiles the lexicons once
-    started = time.perf_counter()
-    screen_risk(text)
-    assert time.perf_counter() - started < 1.0
+    # The best of three: a busy machine (tests run in parallel) must not fail the bound.
+    assert min(timeit.repeat(lambda: screen_risk(text), number=1, repeat=3)) < 1.0
 
 
 @pytest.mark.parametrize("language", ["ja", "zh", "en"])

@@ -68,7 +68,11 @@ def _item(op: Any, arg: Any, ignorecase: bool) -> Literals:
         return _sequence(body, ignorecase)
     if op is sre.ATOMIC_GROUP:
         return _sequence(arg, ignorecase)
-    return None  # character classes, anchors, negative lookarounds, backreferences
+    if op is sre.IN:  # a set of single characters, e.g. (?:想|要) compiled as [想要]
+        if not all(kind is sre.LITERAL for kind, _ in arg):
+            return None  # ranges, categories, negation: any of many characters
+        return frozenset(chr(c).lower() if ignorecase else chr(c) for _, c in arg)
+    return None  # anchors, negative lookarounds, backreferences
 
 
 class LiteralIndex:

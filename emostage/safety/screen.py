@@ -31,6 +31,9 @@ MAX_HITS = 32  # hits examined per language and level: enough to decide, bounded
 SENTENCE_END = re.compile(r"[.!?。！？\n]")
 SENTENCE_REACH = 200  # characters looked at before a hit for its person reference
 FLAGS = re.IGNORECASE
+# Categories where the client is the one at risk whoever is named: the person named near
+# "he says he'll kill me" is the aggressor, and intent to harm someone is the client's own.
+CLIENT_CATEGORIES = frozenset({"harm_from_others", "harm_to_others"})
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,8 @@ def _hits(
         # Every match counts: "my brother wants to die, and I want to die too" is the
         # client's own risk as well, whatever the first match was about.
         for match in pattern.regex.finditer(text):
-            found.append(Hit(level, pattern.category, _subject(people, text, match)))
+            subject = "self" if pattern.category in CLIENT_CATEGORIES else None
+            found.append(Hit(level, pattern.category, subject or _subject(people, text, match)))
             if len(found) == MAX_HITS:
                 return found
     return found
