@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import timeit
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,8 @@ NUMBERS = {
 }
 # Regression floors, set just under the measured rates (README, Safety): a change to the
 # lexicons that loses recall fails here.
-DEV_FLOOR = {"ja": 0.95, "zh": 0.95, "en": 0.95}
-HELD_OUT_FLOOR = {"ja": 0.70, "zh": 0.70, "en": 0.70}
+DEV_FLOOR = {"ja": 0.99, "zh": 0.99, "en": 0.99}
+HELD_OUT_FLOOR = {"ja": 0.75, "zh": 0.72, "en": 0.74}  # round 4: 0.786, 0.757, 0.771
 WARM_REPLY = "Thank you for telling me. Are you safe right now? I'm here with you."
 
 
@@ -176,11 +175,11 @@ def test_the_screen_stays_fast_on_long_adversarial_text(text: str) -> None:
 
 @pytest.mark.parametrize("language", ["ja", "zh", "en"])
 def test_screen_rates_on_the_labeled_sets(language: str) -> None:
-    """Regression floors only: the issue's target (held-out recall >= 0.95, FPR <= 0.10) is
-    not met; the README's Safety section has the measured rates."""
+    """Regression floors only: the target (held-out recall >= 0.95 at FPR <= 0.10) is not
+    met; the README's Safety section has the measured rates."""
     sets = splits()
     dev = rates(sets["dev"][language])
-    assert dev.recall >= DEV_FLOOR[language] and dev.fpr <= 0.03
+    assert dev.recall >= DEV_FLOOR[language] and dev.fpr <= 0.01
     if language in sets.get("test", {}):
         held_out = rates(sets["test"][language])
-        assert held_out.recall >= HELD_OUT_FLOOR[language] and held_out.fpr <= 0.20
+        assert held_out.recall >= HELD_OUT_FLOOR[language] and held_out.fpr <= 0.10

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import timeit
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from emostage import EmoStage, TaxonomyError
 from emostage.context import Context
+from emostage.dialogue import load_dialogue
 from emostage.graph import build_graph
 from emostage.messages import transcript
 from emostage.phases import Taxonomy, load_taxonomy
@@ -178,3 +180,23 @@ def test_a_message_made_of_every_lexicon_literal_still_screens_in_bounded_time()
 def test_the_clients_own_risk_wins_over_another_persons_in_one_message() -> None:
     found = screen_risk("My brother keeps saying he wants to die, and I want to die too.")
     assert found.level == "crisis" and found.subject == "self"
+
+
+def test_rejoining_cjk_keeps_sentence_and_line_ends() -> None:
+    # The sentence before a hit decides whose risk it is; it must not merge into the next.
+    assert normalize_for_screen("人生……\n真的") == "人生......\n真的"  # NFKC: … is ...
+    found = screen_risk("他说让我们各自去过不同的人生……\n真的，难过得想死。")
+    assert found.level == "crisis" and found.subject == "self"
+
+
+def test_the_kokorochat_sample_flags_as_the_readme_says(kokorochat_dir: Path) -> None:
+    """README, Safety: 24 crisis turns (9 ja, 8 zh, 7 en), each marked as the client's own."""
+    flagged: dict[str, list[str]] = {}
+    for language in ("ja", "zh", "en"):
+        for path in sorted((kokorochat_dir / language).glob("*.json")):
+            for turn in load_dialogue(path):
+                found = screen_risk(turn.content)
+                if turn.role == "client" and found.level == "crisis":
+                    flagged.setdefault(language, []).append(found.subject)
+    assert {lang: len(found) for lang, found in flagged.items()} == {"ja": 9, "zh": 8, "en": 7}
+    assert {s for subjects in flagged.values() for s in subjects} == {"self"}

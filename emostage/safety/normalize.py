@@ -16,8 +16,9 @@ _INVISIBLE = re.compile(
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f]"
 )
 _CJK = "\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
-# Whitespace (and ASCII punctuation used as spacing: `不.想.活`) between two CJK characters.
-_CJK_GAP = re.compile(f"(?<=[{_CJK}])[\\s._\\-*~]+(?=[{_CJK}])")
+# Spaces between two CJK characters. Not line breaks, nor punctuation: they end sentences,
+# and the screen reads a hit's sentence to tell whose risk it is.
+_CJK_GAP = re.compile(f"(?<=[{_CJK}])[^\\S\\n]+(?=[{_CJK}])")
 
 
 def normalize_for_screen(text: str) -> str:
