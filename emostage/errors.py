@@ -1,5 +1,7 @@
 """Typed exceptions. Every error EmoStage raises on purpose derives from `EmoStageError`."""
 
+from pydantic import ValidationError
+
 
 class EmoStageError(Exception):
     """Base class: a problem the user can fix, with a one-line message saying how."""
@@ -23,3 +25,10 @@ class ModelUnavailableError(EmoStageError):
 
 class TransientModelError(ModelUnavailableError):
     """A fault that may pass (refused connection, timeout, 5xx, a cut stream): retried."""
+
+
+def first_problem(exc: ValidationError) -> str:
+    """A pydantic error in one line: where the first problem is, what it is, how many."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "top level"
+    return f"at {where}: {first['msg']} ({exc.error_count()} problem(s) in all)"

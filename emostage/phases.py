@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from emostage.errors import TaxonomyError
+from emostage.errors import TaxonomyError, first_problem
 from emostage.languages import Language
 
 BUILTIN_TAXONOMIES = ("ivey", "hill")
@@ -116,9 +116,4 @@ def _from_file(path: Path) -> Taxonomy:
     try:
         return Taxonomy.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "top level"
-        raise TaxonomyError(
-            f"Taxonomy {str(path)!r} is invalid at {where}: {first['msg']} "
-            f"({exc.error_count()} problem(s) in all)."
-        ) from None
+        raise TaxonomyError(f"Taxonomy {str(path)!r} is invalid {first_problem(exc)}.") from None

@@ -107,7 +107,7 @@ class ScriptedChatModel(SchemaGuidedChatModel):
             item = item(list(messages))
         return item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
 
-    def _placeholder(self, schema: str | None) -> str | dict[str, Any]:
+    def _placeholder(self, schema: str | None) -> Answer:
         if (schema or "text") in self.defaults:
             return self.defaults[schema or "text"]
         if schema == "PhaseAssessment":

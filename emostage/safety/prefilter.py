@@ -9,14 +9,19 @@ those literals with `in` is fast, so only patterns that *can* match are run.
 `required_literals(pattern)` derives the literals from the parsed expression: a set of
 strings one of which every match, or a lookaround the match depends on, contains. It is
 conservative: when it cannot tell, it returns None and the pattern always runs.
+`LiteralSearch` finds which of a lexicon's thousands of literals occur in a text in one
+Aho-Corasick pass (pyahocorasick), instead of thousands of `in` tests.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as parser  # type: ignore[attr-defined]
 from typing import Any
+
+import ahocorasick
 
 Literals = frozenset[str] | None
 
@@ -75,21 +80,30 @@ def _item(op: Any, arg: Any, ignorecase: bool) -> Literals:
     return None  # anchors, negative lookarounds, backreferences
 
 
-class LiteralIndex:
-    """Which of many literals occur in one text, each looked up once."""
+class LiteralSearch:
+    """An automaton over a fixed set of literals: which of them occur in a text."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._seen: dict[str, bool] = {}
+    def __init__(self, literals: Iterable[str]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        for literal in set(literals):
+            self._automaton.add_word(literal, literal)
+        self._empty = len(self._automaton) == 0
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def index(self, text: str) -> LiteralIndex:
+        """The literals found in `text`, every occurrence, overlapping ones included."""
+        if self._empty:
+            return LiteralIndex(frozenset())
+        return LiteralIndex(frozenset(found for _end, found in self._automaton.iter(text)))
+
+
+class LiteralIndex:
+    """The literals that occur in one text."""
+
+    def __init__(self, present: frozenset[str]) -> None:
+        self.present = present
 
     def any_of(self, literals: Literals) -> bool:
         """True when `literals` is unknown (None), or one of them occurs in the text."""
-        if literals is None:
-            return True
-        for literal in literals:
-            found = self._seen.get(literal)
-            if found is None:
-                found = self._seen[literal] = literal in self.text
-            if found:
-                return True
-        return False
+        return literals is None or not literals.isdisjoint(self.present)

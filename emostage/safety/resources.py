@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from emostage.errors import ConfigError
+from emostage.errors import ConfigError, first_problem
 
 
 class CrisisResourceWarning(UserWarning):
@@ -105,11 +105,7 @@ def _resource_file(path: str | None) -> ResourceFile:
         data: Any = yaml.safe_load(text)
         return ResourceFile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "top level"
-        raise ConfigError(
-            f"Cannot use crisis resources {path!r}: {where}: {first['msg']}"
-        ) from None
+        raise ConfigError(f"Cannot use crisis resources {path!r}: {first_problem(exc)}") from None
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         reason = str(exc).splitlines()[0]
         raise ConfigError(f"Cannot use crisis resources {path!r}: {reason}") from None

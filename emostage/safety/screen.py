@@ -25,7 +25,7 @@ import yaml
 from emostage.languages import LANGUAGES
 from emostage.safety.assessment import RiskAssessment, RiskLevel, RiskSubject
 from emostage.safety.normalize import normalize_for_screen
-from emostage.safety.prefilter import LiteralIndex, Literals, required_literals
+from emostage.safety.prefilter import LiteralIndex, Literals, LiteralSearch, required_literals
 
 MAX_HITS = 32  # hits examined per language and level: enough to decide, bounded on any input
 SENTENCE_END = re.compile(r"[.!?。！？\n]")
@@ -54,6 +54,7 @@ class Lexicon:
     crisis: list[Pattern]
     concern: list[Pattern]
     people: list[Pattern]
+    literals: LiteralSearch
 
 
 @dataclass(frozen=True)
@@ -80,23 +81,23 @@ def screen_risk(text: str) -> RiskAssessment:
     past = False
     for language in LANGUAGES:
         lexicon = compiled_lexicon(language)
-        cleaned = _removed(lexicon.ignore, normalized)
-        without_past = _removed(lexicon.past, cleaned)
+        cleaned = _removed(lexicon, lexicon.ignore, normalized)
+        without_past = _removed(lexicon, lexicon.past, cleaned)
         past = past or without_past != cleaned
-        literals = LiteralIndex(without_past)
+        literals = lexicon.literals.index(without_past)
         for level, patterns in (("crisis", lexicon.crisis), ("concern", lexicon.concern)):
             hits += _hits(level, patterns, lexicon.people, without_past, literals)  # type: ignore[arg-type]
     return _assessment(hits, past)
 
 
-def _removed(patterns: list[Pattern], text: str) -> str:
+def _removed(lexicon: Lexicon, patterns: list[Pattern], text: str) -> str:
     """`text` with every span of `patterns` blanked out, in order."""
-    literals = LiteralIndex(text)
+    literals = lexicon.literals.index(text)
     for pattern in patterns:
         if literals.any_of(pattern.literals):
             cleaned = pattern.regex.sub(" ", text)
-            if cleaned != text:
-                text, literals = cleaned, LiteralIndex(cleaned)
+            if cleaned != text:  # blanking can join words into a literal: look again
+                text, literals = cleaned, lexicon.literals.index(cleaned)
     return text
 
 
@@ -114,8 +115,10 @@ def _hits(
         # Every match counts: "my brother wants to die, and I want to die too" is the
         # client's own risk as well, whatever the first match was about.
         for match in pattern.regex.finditer(text):
-            subject = "self" if pattern.category in CLIENT_CATEGORIES else None
-            found.append(Hit(level, pattern.category, subject or _subject(people, text, match)))
+            subject: RiskSubject = (
+                "self" if pattern.category in CLIENT_CATEGORIES else _subject(people, text, match)
+            )
+            found.append(Hit(level, pattern.category, subject))
             if len(found) == MAX_HITS:
                 return found
     return found
@@ -156,13 +159,15 @@ def compiled_lexicon(language: str) -> Lexicon:
     """The lexicon of `language`, compiled, with each pattern's required literals."""
     text = resources.files("emostage.safety").joinpath("lexicon", f"{language}.yaml")
     data: dict[str, Any] = yaml.safe_load(text.read_text("utf-8"))
-    return Lexicon(
-        ignore=_compiled({"": data.get("ignore", [])}),
-        past=_compiled({"": data.get("past", [])}),
-        crisis=_compiled(data["crisis"]),
-        concern=_compiled(data.get("concern", {})),
-        people=_compiled(data.get("people", {})),
-    )
+    sections = {
+        "ignore": _compiled({"": data.get("ignore", [])}),
+        "past": _compiled({"": data.get("past", [])}),
+        "crisis": _compiled(data["crisis"]),
+        "concern": _compiled(data.get("concern", {})),
+        "people": _compiled(data.get("people", {})),
+    }
+    every = [p.literals or frozenset() for patterns in sections.values() for p in patterns]
+    return Lexicon(**sections, literals=LiteralSearch(frozenset().union(*every)))
 
 
 def _compiled(sections: dict[str, list[str]]) -> list[Pattern]:
