@@ -16,7 +16,9 @@ Aho-Corasick pass (pyahocorasick), instead of thousands of `in` tests.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as parser  # type: ignore[attr-defined]
 from typing import Any
@@ -91,19 +93,41 @@ class LiteralSearch:
         if not self._empty:
             self._automaton.make_automaton()
 
-    def index(self, text: str) -> LiteralIndex:
+    def present(self, text: str) -> frozenset[str]:
         """The literals found in `text`, every occurrence, overlapping ones included."""
         if self._empty:
-            return LiteralIndex(frozenset())
-        return LiteralIndex(frozenset(found for _end, found in self._automaton.iter(text)))
+            return frozenset()
+        return frozenset(found for _end, found in self._automaton.iter(text))
 
 
-class LiteralIndex:
-    """The literals that occur in one text."""
+@dataclass(frozen=True)
+class Pattern:
+    """A compiled pattern, the literals it needs, and the category it reports."""
 
-    def __init__(self, present: frozenset[str]) -> None:
-        self.present = present
+    regex: re.Pattern[str]
+    literals: Literals
+    category: str = ""
 
-    def any_of(self, literals: Literals) -> bool:
-        """True when `literals` is unknown (None), or one of them occurs in the text."""
-        return literals is None or not literals.isdisjoint(self.present)
+
+class PatternSet:
+    """Patterns in their order, indexed by the literals they need."""
+
+    def __init__(self, patterns: list[Pattern]) -> None:
+        self.patterns = patterns
+        self._always = [i for i, p in enumerate(patterns) if p.literals is None]
+        self._by_literal: dict[str, list[int]] = defaultdict(list)
+        for index, pattern in enumerate(patterns):
+            for literal in pattern.literals or ():
+                self._by_literal[literal].append(index)
+
+    @property
+    def literals(self) -> frozenset[str]:
+        """Every literal some pattern needs."""
+        return frozenset(self._by_literal)
+
+    def runnable(self, present: frozenset[str], start: int = 0) -> list[tuple[int, Pattern]]:
+        """The patterns from `start` on that can match a text with these literals, in order."""
+        chosen = set(self._always)
+        for literal in present:
+            chosen.update(self._by_literal.get(literal, ()))
+        return [(i, self.patterns[i]) for i in sorted(chosen) if i >= start]

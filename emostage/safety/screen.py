@@ -25,7 +25,7 @@ import yaml
 from emostage.languages import LANGUAGES
 from emostage.safety.assessment import RiskAssessment, RiskLevel, RiskSubject
 from emostage.safety.normalize import normalize_for_screen
-from emostage.safety.prefilter import LiteralIndex, Literals, LiteralSearch, required_literals
+from emostage.safety.prefilter import LiteralSearch, Pattern, PatternSet, required_literals
 
 MAX_HITS = 32  # hits examined per language and level: enough to decide, bounded on any input
 SENTENCE_END = re.compile(r"[.!?。！？\n]")
@@ -37,22 +37,13 @@ CLIENT_CATEGORIES = frozenset({"harm_from_others", "harm_to_others"})
 
 
 @dataclass(frozen=True)
-class Pattern:
-    """A compiled pattern, the literals it needs, and the category it reports."""
-
-    regex: re.Pattern[str]
-    literals: Literals
-    category: str = ""
-
-
-@dataclass(frozen=True)
 class Lexicon:
     """One language's compiled sections (see the header of `lexicon/en.yaml`)."""
 
-    ignore: list[Pattern]
-    past: list[Pattern]
-    crisis: list[Pattern]
-    concern: list[Pattern]
+    ignore: PatternSet
+    past: PatternSet
+    crisis: PatternSet
+    concern: PatternSet
     people: list[Pattern]
     literals: LiteralSearch
 
@@ -84,34 +75,29 @@ def screen_risk(text: str) -> RiskAssessment:
         cleaned = _removed(lexicon, lexicon.ignore, normalized)
         without_past = _removed(lexicon, lexicon.past, cleaned)
         past = past or without_past != cleaned
-        literals = lexicon.literals.index(without_past)
+        present = lexicon.literals.present(without_past)
         for level, patterns in (("crisis", lexicon.crisis), ("concern", lexicon.concern)):
-            hits += _hits(level, patterns, lexicon.people, without_past, literals)  # type: ignore[arg-type]
+            runnable = [pattern for _, pattern in patterns.runnable(present)]
+            hits += _hits(level, runnable, lexicon.people, without_past)  # type: ignore[arg-type]
     return _assessment(hits, past)
 
 
-def _removed(lexicon: Lexicon, patterns: list[Pattern], text: str) -> str:
+def _removed(lexicon: Lexicon, patterns: PatternSet, text: str) -> str:
     """`text` with every span of `patterns` blanked out, in order."""
-    literals = lexicon.literals.index(text)
-    for pattern in patterns:
-        if literals.any_of(pattern.literals):
+    start = 0
+    while True:
+        for index, pattern in patterns.runnable(lexicon.literals.present(text), start):
             cleaned = pattern.regex.sub(" ", text)
-            if cleaned != text:  # blanking can join words into a literal: look again
-                text, literals = cleaned, lexicon.literals.index(cleaned)
-    return text
+            if cleaned != text:  # blanking can join words into a new literal: look again
+                text, start = cleaned, index + 1
+                break
+        else:
+            return text
 
 
-def _hits(
-    level: RiskLevel,
-    patterns: list[Pattern],
-    people: list[Pattern],
-    text: str,
-    literals: LiteralIndex,
-) -> list[Hit]:
+def _hits(level: RiskLevel, patterns: list[Pattern], people: list[Pattern], text: str) -> list[Hit]:
     found: list[Hit] = []
     for pattern in patterns:
-        if not literals.any_of(pattern.literals):
-            continue
         # Every match counts: "my brother wants to die, and I want to die too" is the
         # client's own risk as well, whatever the first match was about.
         for match in pattern.regex.finditer(text):
@@ -160,14 +146,13 @@ def compiled_lexicon(language: str) -> Lexicon:
     text = resources.files("emostage.safety").joinpath("lexicon", f"{language}.yaml")
     data: dict[str, Any] = yaml.safe_load(text.read_text("utf-8"))
     sections = {
-        "ignore": _compiled({"": data.get("ignore", [])}),
-        "past": _compiled({"": data.get("past", [])}),
-        "crisis": _compiled(data["crisis"]),
-        "concern": _compiled(data.get("concern", {})),
-        "people": _compiled(data.get("people", {})),
+        "ignore": PatternSet(_compiled({"": data.get("ignore", [])})),
+        "past": PatternSet(_compiled({"": data.get("past", [])})),
+        "crisis": PatternSet(_compiled(data["crisis"])),
+        "concern": PatternSet(_compiled(data.get("concern", {}))),
     }
-    every = [p.literals or frozenset() for patterns in sections.values() for p in patterns]
-    return Lexicon(**sections, literals=LiteralSearch(frozenset().union(*every)))
+    literals = LiteralSearch(frozenset().union(*(s.literals for s in sections.values())))
+    return Lexicon(**sections, people=_compiled(data.get("people", {})), literals=literals)
 
 
 def _compiled(sections: dict[str, list[str]]) -> list[Pattern]:
