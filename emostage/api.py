@@ -25,8 +25,9 @@ from emostage.llm import describe_model, preflight, resolve_backend
 from emostage.nodes.deliver_reply import reply_chunk
 from emostage.phases import Taxonomy
 from emostage.review import ReviewDecision, ReviewPolicy, ReviewRequest
-from emostage.safety import RiskAssessment, crisis_resources
+from emostage.safety import RiskAssessment
 from emostage.safety.guard import guard_adapter
+from emostage.safety.resources import check_locale
 from emostage.state import Diagnostics, InputState, NodeReport, Reply, Turn
 
 DialogueLike = Sequence[Turn | Mapping[str, Any]] | Mapping[str, Any]
@@ -78,10 +79,7 @@ class EmoStage:
             checkpointer = InMemorySaver()  # a paused turn must be kept to be resumed
         if self.context.safety_model:
             guard_adapter(self.context.safety_model)  # an unknown guard family fails now
-        # An unknown locale warns now, at setup, not first at a crisis turn.
-        crisis_resources(
-            self.context.language or "en", self.context.locale, self.context.crisis_resources
-        )
+        check_locale(self.context.locale, self.context.crisis_resources)
         # With a checkpointer, "sync" puts the client's words on disk before any model call,
         # so a crash mid-turn loses nothing. (LangGraph rejects it without a checkpointer.)
         self._durability: Durability | None = "sync" if checkpointer else None

@@ -148,3 +148,23 @@ def test_without_ollama_respond_prints_the_preflight_line(tmp_path: Path) -> Non
         "error: Cannot reach Ollama at http://127.0.0.1:9. Start it with `ollama serve` "
         "(or set OLLAMA_HOST to where it runs)."
     )
+
+
+def test_an_unknown_locale_is_one_warning_line_and_the_default_numbers(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "EMOSTAGE_BACKEND": "scripted"}
+    crisis = tmp_path / "crisis.json"
+    crisis.write_text('[{"role": "client", "content": "I want to kill myself."}]', "utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "emostage", "respond", "--json", str(crisis)],
+        capture_output=True,
+        text=True,
+        env={**env, "EMOSTAGE_LOCALE": "en-NZ"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert any("locale 'en-NZ': crisis replies will show the default table" in w for w in warnings)
+    assert any("locale 'en-NZ': showing the en default, en-US" in w for w in warnings)
+    assert "Traceback" not in done.stderr and "crisis_resources(" not in done.stderr
+    assert "988" in json.loads(done.stdout)["response"]

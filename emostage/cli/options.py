@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
@@ -43,7 +44,20 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
 
 def run_action(debug: bool, action: Callable[[], T]) -> T:
-    """Run `action`; a user-fixable error becomes one line on stderr and exit code 2."""
+    """Run `action`; a user-fixable error becomes one line on stderr and exit code 2.
+
+    A warning (e.g. a locale with no crisis resources) becomes one `warning:` line too.
+    """
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _run(debug, action)
+
+
+def _one_line_warning(message: Warning | str, *_: Any, **__: Any) -> None:
+    err.print(f"warning: {message}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+
+
+def _run(debug: bool, action: Callable[[], T]) -> T:
     try:
         return action()
     except EmoStageError as exc:

@@ -90,6 +90,24 @@ def crisis_resources(
     )
 
 
+def check_locale(locale: str | None, path: str | None = None) -> None:
+    """At setup: warn now if `locale` has no table, not first at a crisis turn.
+
+    Raises:
+        ConfigError: the resources file is unreadable or invalid.
+    """
+    table = _resource_file(path)
+    known = {_key(name) for name in table.locales} | {_key(lang) for lang in table.defaults}
+    if locale and _key(locale) not in known:
+        warnings.warn(
+            f"No crisis resources for locale {locale!r}: crisis replies will show the default "
+            f"table of the client's language ({', '.join(sorted(table.defaults.values()))}). "
+            f"Add a table for {locale} with official numbers.",
+            CrisisResourceWarning,
+            stacklevel=3,
+        )
+
+
 def _key(locale: str) -> str:
     """`en_GB.UTF-8`, `en-gb` and `en-GB` are one locale."""
     return locale.split(".")[0].replace("_", "-").casefold()
