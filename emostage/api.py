@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command, Durability
-from langsmith import tracing_context
 
 from emostage.context import Context
 from emostage.dialogue import parse_dialogue, require_client_last
@@ -128,10 +126,7 @@ class EmoStage:
             **overrides: `Context` fields for this call only.
         """
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        with _tracing(context):
-            output = self.graph.invoke(
-                payload, config, context=context, durability=self._durability
-            )
+        output = self.graph.invoke(payload, config, context=context, durability=self._durability)
         return self._reply(output, context, config)
 
     def resume(self, thread_id: str, decision: Any, **overrides: Any) -> Reply:
@@ -147,19 +142,15 @@ class EmoStage:
             InputError: the decision is invalid, or the thread awaits no review.
         """
         command, config, context = self._resumption(thread_id, decision, overrides)
-        with _tracing(context):
-            output = self.graph.invoke(
-                command, config, context=context, durability=self._durability
-            )
+        output = self.graph.invoke(command, config, context=context, durability=self._durability)
         return self._reply(output, context, config)
 
     async def aresume(self, thread_id: str, decision: Any, **overrides: Any) -> Reply:
         """Async `resume`."""
         command, config, context = self._resumption(thread_id, decision, overrides)
-        with _tracing(context):
-            output = await self.graph.ainvoke(
-                command, config, context=context, durability=self._durability
-            )
+        output = await self.graph.ainvoke(
+            command, config, context=context, durability=self._durability
+        )
         return self._reply(output, context, config)
 
     def pending_review(self, thread_id: str) -> ReviewRequest | None:
@@ -189,45 +180,47 @@ class EmoStage:
     ) -> Reply:
         """Async `respond`."""
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        with _tracing(context):
-            output = await self.graph.ainvoke(
-                payload, config, context=context, durability=self._durability
-            )
+        output = await self.graph.ainvoke(
+            payload, config, context=context, durability=self._durability
+        )
         return self._reply(output, context, config)
 
     def stream(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
     ) -> Iterator[str]:
-        """Yield the reply's final text in chunks: exactly what `respond` would return."""
+        """Yield the reply's final text in chunks: exactly what `respond` would return.
+
+        Chunks come once the turn has ended and its reply is stored.
+        """
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        with _tracing(context):
-            parts = self.graph.stream(
-                payload,
-                config,
-                context=context,
-                stream_mode="custom",
-                durability=self._durability,
-            )
-            for event in parts:
-                if text := reply_chunk(event):
-                    yield text
+        parts = self.graph.stream(
+            payload,
+            config,
+            context=context,
+            stream_mode="custom",
+            durability=self._durability,
+        )
+        # Yielded once the run has ended, so after the reply is stored (with a checkpointer,
+        # durably): a reply that could not be stored is never shown. All chunks come from
+        # the last step, so holding them back costs only that step's checkpoint write.
+        reply = [text for event in parts if (text := reply_chunk(event))]
+        yield from reply
 
     async def astream(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
     ) -> AsyncIterator[str]:
         """Async `stream`."""
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        with _tracing(context):
-            parts = self.graph.astream(
-                payload,
-                config,
-                context=context,
-                stream_mode="custom",
-                durability=self._durability,
-            )
-            async for event in parts:
-                if text := reply_chunk(event):
-                    yield text
+        parts = self.graph.astream(
+            payload,
+            config,
+            context=context,
+            stream_mode="custom",
+            durability=self._durability,
+        )
+        reply = [text async for event in parts if (text := reply_chunk(event))]
+        for text in reply:  # after the run, as in `stream`
+            yield text
 
     def _prepare(
         self, dialogue: DialogueLike, thread_id: str | None, overrides: Mapping[str, Any]
@@ -237,6 +230,11 @@ class EmoStage:
             context = replace(self.context, **overrides) if overrides else self.context
         except TypeError as exc:
             raise ConfigError(f"Unknown setting: {exc}.") from None
+        if isinstance(dialogue, str | bytes) or not isinstance(dialogue, Sequence | Mapping):
+            raise InputError(
+                f"The dialogue must be a list of turns {{role, content}} or a KokoroChat "
+                f"document, not {type(dialogue).__name__}."
+            )
         turns = parse_dialogue(
             [t.model_dump() if isinstance(t, Turn) else t for t in dialogue]
             if not isinstance(dialogue, Mapping)
@@ -277,11 +275,3 @@ class EmoStage:
                 fallbacks=[f"{r.node}: {r.fallback}" for r in reports if r.fallback],
             ),
         )
-
-
-def _tracing(context: Context) -> AbstractContextManager[None]:
-    """Keep LangSmith tracing off, even if the environment turns it on, unless allowed.
-
-    Traces would carry client text off the machine.
-    """
-    return tracing_context(enabled=None if context.allow_tracing else False)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Generic, Literal, TypeVar
@@ -16,30 +18,56 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 from langgraph.constants import TAG_NOSTREAM
 from pydantic import BaseModel, ValidationError, create_model
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, wait_exponential_jitter
 
 from emostage.context import Context
+from emostage.deadline import CallBound, CallWindow, OutputCapError, TurnTimeoutError, bounded_call
 from emostage.errors import EmoStageError, ModelUnavailableError, TransientModelError
 from emostage.llm import server_error
 from emostage.state import NodeReport, PhaseAssessment
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
-_BAD_ANSWER = (OutputParserException, ValidationError, ValueError)
+_BAD_ANSWER = (OutputParserException, ValidationError, ValueError)  # OutputCapError too
+_BACKOFF = wait_exponential_jitter(multiplier=0.5, max=4, jitter=0.25)
+# A call's thread is waited for this long past its deadline: the transports end a call at
+# the deadline themselves, and this only bounds a plugged-in model that does not.
+HARD_STOP_GRACE_S = 1.0
+# An analysis call may take this share of the turn's remaining time, so that a slow server
+# still leaves the draft its time: the analysis can fall back, a routine draft cannot.
+ANALYSIS_SHARE = 0.5
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 _QUOTES = ('"', "'", "「", "」", "“", "”", "『", "』")
 
 
 @dataclass(frozen=True)
 class CallPolicy:
-    """How hard to try: retries of a bad answer, attempts at a transient server fault."""
+    """How hard to try, and for how long.
+
+    Attributes:
+        bad_answer_retries: Retries of an unusable answer before falling back.
+        attempts: Attempts at a transient server fault (5xx, 429, timeout, cut stream).
+        timeout_s: Wall-clock limit of one call (the turn's deadline may cut it shorter).
+        max_bytes: Output cap of one call, for a server that ignores the token limit.
+        turn_share: Share of the turn's remaining time one call may take; analysis calls
+            take half, so that a slow server still leaves the draft its time.
+    """
 
     bad_answer_retries: int = 1
     attempts: int = 3
+    timeout_s: float = 120.0
+    max_bytes: int = 1 << 20
+    turn_share: float = 1.0
 
     @classmethod
-    def of(cls, context: Context) -> CallPolicy:
+    def of(cls, context: Context, *, turn_share: float = 1.0) -> CallPolicy:
         """The policy a turn's settings ask for."""
-        return cls(context.structured_retries, context.model_attempts)
+        return cls(
+            context.structured_retries,
+            context.model_attempts,
+            context.request_timeout_s,
+            context.max_response_bytes,
+            turn_share,
+        )
 
 
 @dataclass
@@ -84,30 +112,76 @@ def model_errors() -> Iterator[None]:
 
 
 def invoke_reliably(
-    model: Runnable[Any, Any], messages: Sequence[BaseMessage], attempts: int
+    model: Runnable[Any, Any], messages: Sequence[BaseMessage], policy: CallPolicy
 ) -> Any:
-    """Invoke, retrying transient server faults with jittered exponential backoff.
+    """Invoke under a wall-clock deadline, retrying transient faults while time is left.
 
-    A turn's wait is bounded: at most `attempts` calls, each under the HTTP timeout, with
-    at most 0.5 + 1 + 2 + ... (capped at 4) seconds of backoff between them.
+    Each attempt is bounded by `policy.timeout_s` and the turn's deadline; between
+    attempts, jittered exponential backoff (0.5, 1, 2, then 4 s), or what a 429's
+    `Retry-After` asks, whichever is longer. No retry starts that could not end in time.
+
+    Raises:
+        CallTimeoutError: the last attempt ran out of time.
+        ModelUnavailableError: a permanent fault, or the last transient one.
     """
-    retrying = Retrying(
-        retry=retry_if_exception_type(TransientModelError),
-        stop=stop_after_attempt(attempts),
-        wait=wait_exponential_jitter(multiplier=0.5, max=4, jitter=0.25),
-        reraise=True,
-    )
-    for attempt in retrying:
-        with attempt, model_errors():
+    window = CallWindow.open(policy.turn_share)
+    bounds: list[CallBound] = []
+
+    def attempt_call() -> Any:
+        bounds.append(window.bound(policy.timeout_s, policy.max_bytes))
+        with bounded_call(bounds[-1]), model_errors():
             # Untagged, LangGraph's `messages` stream would show raw model output, JSON and
             # unfinished drafts included; clients read the final reply (nodes/deliver_reply.py).
-            return model.invoke(list(messages), config={"tags": [TAG_NOSTREAM]})
-    raise AssertionError("unreachable: tenacity re-raises the last error")
+            config: Any = {"tags": [TAG_NOSTREAM]}
+            return hard_stop(lambda: model.invoke(list(messages), config=config), bounds[-1])
+
+    def pause(state: RetryCallState) -> float:
+        asked = bounds[-1].retry_after_s or 0.0 if bounds else 0.0
+        return max(_BACKOFF(state), asked)
+
+    def give_up(state: RetryCallState) -> bool:
+        if state.attempt_number >= policy.attempts:
+            return True
+        # Would the pause alone outlast the call's share of the turn?
+        return window.ends is not None and time.monotonic() + pause(state) >= window.ends
+
+    retrying = Retrying(retry=_worth_retrying, stop=give_up, wait=pause, reraise=True)
+    return retrying(attempt_call)
+
+
+def _worth_retrying(state: RetryCallState) -> bool:
+    error = state.outcome.exception() if state.outcome else None
+    return isinstance(error, TransientModelError) and not isinstance(error, TurnTimeoutError)
+
+
+def hard_stop(call: Callable[[], Any], bound: CallBound) -> Any:
+    """Run `call` in a thread and stop waiting for it soon after `bound`'s deadline.
+
+    EmoStage's own backends end a call at its deadline; a plugged-in chat model may not,
+    and its hang must not become the turn's.
+    """
+    outcome: dict[str, Any] = {}
+    context = copy_context()  # the call's bound, callbacks and tracing settings go along
+
+    def run() -> None:
+        try:
+            outcome["value"] = context.run(call)
+        except BaseException as exc:  # handed to the waiting thread, raised there
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="emostage-model-call", daemon=True)
+    worker.start()
+    worker.join(bound.remaining() + HARD_STOP_GRACE_S)
+    if worker.is_alive():
+        raise bound.timeout_error()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def structured_call(
     run: NodeRun,
-    structured: Runnable[Any, Any],
+    structured: Runnable[Any, Any] | None,
     schema: type[SchemaT],
     messages: Sequence[BaseMessage],
     *,
@@ -117,8 +191,12 @@ def structured_call(
     """Ask for `schema`; after `policy.bad_answer_retries` more bad answers, `default`.
 
     An unavailable model also yields `default`: the analysis never stops a turn, so a
-    crisis turn can still be answered. A drafting call then reports the outage.
+    crisis turn can still be answered. A drafting call then reports the outage. So does a
+    chat model with no structured output (`structured` is None).
     """
+    if structured is None:
+        run.fallback = "the chat model has no structured output: analysis skipped"
+        return default
     try:
         answer = ask_structured(structured, schema, messages, policy)
     except ModelUnavailableError as exc:
@@ -157,9 +235,9 @@ def ask_structured(
     problem = ""
     for calls in range(1, policy.bad_answer_retries + 2):
         try:
-            result: Any = invoke_reliably(structured, messages, policy.attempts)
+            result: Any = invoke_reliably(structured, messages, policy)
         except _BAD_ANSWER as exc:
-            problem = type(exc).__name__
+            problem = str(exc) if isinstance(exc, OutputCapError) else type(exc).__name__
             continue
         parsed = result.get("parsed") if isinstance(result, dict) else result
         if isinstance(parsed, schema):
@@ -185,7 +263,10 @@ def text_call(
     for _ in range(policy.bad_answer_retries + 1):
         run.model_calls += 1
         try:
-            answer = invoke_reliably(model, messages, policy.attempts)
+            answer = invoke_reliably(model, messages, policy)
+        except OutputCapError as exc:
+            problem = str(exc)
+            continue
         except _BAD_ANSWER as exc:
             problem = f"unreadable reply ({type(exc).__name__})"
             continue

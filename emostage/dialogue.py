@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,10 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from emostage.errors import InputError
+from emostage.files import parse_json, read_text
 from emostage.languages import Language
 from emostage.state import Turn, merge_turns
 
-MAX_FILE_BYTES = 16 * 2**20  # far beyond any session, short of exhausting memory
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -39,6 +38,11 @@ def parse_dialogue(data: Any) -> list[Turn]:
         if not isinstance(item, Mapping):
             raise InputError(f"Turn {index} is not an object with 'role' and 'content'.")
         text = item.get("content", item.get("utterance"))
+        if isinstance(text, str) and (bad := _not_unicode(text)) is not None:
+            raise InputError(
+                f"Turn {index} is not valid Unicode text (a lone surrogate at character "
+                f"{bad}); it was not changed or sent. Decode the source text correctly."
+            )
         try:
             turns.append(Turn(role=item.get("role"), content=text))
         except ValidationError:
@@ -56,29 +60,19 @@ def load_dialogue(path: str | Path) -> list[Turn]:
     """Read a dialogue file (see `parse_dialogue` for the formats).
 
     Raises:
-        InputError: the file is missing, unreadable, not JSON or not a dialogue.
+        InputError: the file is missing, unreadable, not a regular file, too large, not
+            UTF-8 JSON or not a dialogue.
     """
-    try:
-        if (size := Path(path).stat().st_size) > MAX_FILE_BYTES:
-            raise InputError(
-                f"{str(path)!r} is {size / 2**20:.0f} MiB; a dialogue file may be at most "
-                f"{MAX_FILE_BYTES // 2**20} MiB."
-            )
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InputError(f"Cannot read {str(path)!r}: {reason}.") from None
-    return parse_dialogue(parse_json(text, str(path)))
+    return parse_dialogue(parse_json(read_text(path), repr(str(path))))
 
 
-def parse_json(text: str, source: str) -> Any:
-    """Parse JSON or raise a one-line `InputError` naming the source and position."""
+def _not_unicode(text: str) -> int | None:
+    """Where `text` holds a lone surrogate (no model can take it), or None."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}."
-        ) from None
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
 
 
 def require_client_last(turns: Sequence[Turn]) -> None:

@@ -16,7 +16,6 @@ from typing import Literal
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
 
 from emostage.context import Context
 from emostage.errors import ConfigError, TaxonomyError
@@ -46,10 +45,10 @@ from emostage.nodes.take_perspective import make_take_perspective
 from emostage.phases import Taxonomy, load_taxonomy
 from emostage.review import REVIEW_POLICIES, ReviewPolicy
 from emostage.routing import ANALYSIS_NODES, route_by_mode, route_by_phase
+from emostage.runs import EmoStageGraph, guarded
 from emostage.sessions import register_state_types
 from emostage.state import InputState, OutputState, State
 
-EmoStageGraph = CompiledStateGraph[State, Context, InputState, OutputState]
 AnalysisLayout = Literal["parallel", "sequential"]
 
 
@@ -75,8 +74,18 @@ def build_graph(
 
     Raises:
         TaxonomyError: a phase id collides with a built-in node or route.
-        ConfigError: an unknown review policy.
+        ConfigError: an unknown review policy, or an argument of the wrong kind.
     """
+    if model is not None and not isinstance(model, BaseChatModel):
+        raise ConfigError(
+            f"The model must be a LangChain chat model, not {type(model).__name__}; "
+            "for a model by name, set Context(model=...) or EmoStage(model=...)."
+        )
+    if checkpointer is not None and not isinstance(checkpointer, BaseCheckpointSaver):
+        raise ConfigError(
+            f"The checkpointer must be a LangGraph checkpointer (e.g. InMemorySaver()), "
+            f"not {type(checkpointer).__name__}."
+        )
     phases = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     if clashes := sorted(reserved_phase_ids().intersection(phases.ids)):
         raise TaxonomyError(
@@ -113,6 +122,9 @@ def build_graph(
         for analysis_node in ANALYSIS_NODES:  # one step together: plan_reply runs once after
             builder.add_edge(analysis_node, PLAN_REPLY)
     builder.add_conditional_edges(PLAN_REPLY, route_by_phase, list(drafts))
-    return builder.compile(
-        checkpointer=checkpointer and register_state_types(checkpointer), name="EmoStage"
+    # Every run of it is bounded by the turn's deadline and untraced (emostage.runs).
+    return guarded(
+        builder.compile(
+            checkpointer=checkpointer and register_state_types(checkpointer), name="EmoStage"
+        )
     )

@@ -115,7 +115,7 @@ class ModelSource:
 
     fixed: BaseChatModel | None = None
     _cache: dict[tuple[Any, ...], BaseChatModel] = field(default_factory=dict, repr=False)
-    _structured: dict[tuple[int, type[BaseModel]], Runnable[Any, Any]] = field(
+    _structured: dict[tuple[int, type[BaseModel]], Runnable[Any, Any] | None] = field(
         default_factory=dict, repr=False
     )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -130,15 +130,20 @@ class ModelSource:
                 self._cache[key] = build_chat_model(context)
             return self._cache[key]
 
-    def structured(self, context: Context, schema: type[BaseModel]) -> Runnable[Any, Any]:
+    def structured(self, context: Context, schema: type[BaseModel]) -> Runnable[Any, Any] | None:
         """The turn's model with structured output for `schema` (raw answer included).
 
         Built once per model and schema: building it renders the JSON schema, which cost
-        more than the rest of a turn's framework work put together.
+        more than the rest of a turn's framework work put together. None for a chat model
+        that has no structured output (a plugged-in test double, say).
         """
         model = self.get(context)
         key = (id(model), schema)  # the model lives as long as this source
         with self._lock:
             if key not in self._structured:
-                self._structured[key] = model.with_structured_output(schema, include_raw=True)
+                try:
+                    built = model.with_structured_output(schema, include_raw=True)
+                except NotImplementedError:
+                    built = None
+                self._structured[key] = built
             return self._structured[key]

@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from emostage.errors import TaxonomyError, first_problem
+from emostage.errors import InputError, TaxonomyError, first_problem
+from emostage.files import read_text
 from emostage.languages import Language
 
 BUILTIN_TAXONOMIES = ("ivey", "hill")
@@ -101,15 +102,14 @@ def _builtin(name: str) -> Taxonomy:
 
 def _from_file(path: Path) -> Taxonomy:
     try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
+        text = read_text(path, what="taxonomy")
+    except InputError as exc:
         raise TaxonomyError(
-            f"Cannot read taxonomy {str(path)!r} ({exc.strerror or exc}); "
-            f"give a YAML/JSON file or one of: {', '.join(BUILTIN_TAXONOMIES)}."
+            f"{exc} Give a YAML/JSON file or one of: {', '.join(BUILTIN_TAXONOMIES)}."
         ) from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+    except (json.JSONDecodeError, yaml.YAMLError, RecursionError) as exc:
         raise TaxonomyError(
             f"Taxonomy {str(path)!r} is not valid YAML/JSON: {exc}".splitlines()[0]
         ) from None

@@ -60,8 +60,8 @@ def test_respond_reads_stdin_and_honours_ablation_flags() -> None:
         (["respond", "{unknown_format}"], "Unknown dialogue format"),
         (["respond", "{empty}"], "The dialogue is empty"),
         (["respond", "{counselor_last}"], "must end with a client turn"),
-        (["respond", "{huge}"], "a dialogue file may be at most 16 MiB"),
-        (["respond", "{binary}"], "Cannot read"),
+        (["respond", "{huge}"], "is over 16 MiB, the limit for an input"),
+        (["respond", "{binary}"], "is not valid UTF-8 (byte 0)"),
         (["respond", str(JA_EXAMPLE), "--backend", "openai"], "needs --base-url"),
         (
             ["respond", str(JA_EXAMPLE), "--backend", "llamacpp", "--model-path", "x.gguf"],

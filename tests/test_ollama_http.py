@@ -22,6 +22,7 @@ from langchain_ollama import chat_models
 
 from emostage import Context, EmoStage, EmoStageError, ModelUnavailableError, Perspective, Reply
 from emostage.backends.ollama import normalize_host
+from emostage.backends.transport import BoundedTransport
 from emostage.llm import build_chat_model, preflight
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -127,10 +128,13 @@ class FakeOllama:
 
 def ollama_model(monkeypatch: pytest.MonkeyPatch, handler: Handler) -> BaseChatModel:
     """`build_chat_model` as is, its sync and async Ollama clients talking to `handler`."""
-    transport = httpx.MockTransport(handler)
-    for name in ("Client", "AsyncClient"):
-        client = functools.partial(getattr(ollama, name), transport=transport)
-        monkeypatch.setattr(chat_models, name, client)
+    def sync_client(**kwargs: Any) -> ollama.Client:
+        # EmoStage's own transport stays in place, in front of the mock server.
+        return ollama.Client(**kwargs | {"transport": BoundedTransport(httpx.MockTransport(handler))})
+
+    monkeypatch.setattr(chat_models, "Client", sync_client)
+    async_client = functools.partial(ollama.AsyncClient, transport=httpx.MockTransport(handler))
+    monkeypatch.setattr(chat_models, "AsyncClient", async_client)
     context = Context(
         model=MODEL, ollama_host=HOST, temperature=TEMPERATURE, request_timeout_s=TIMEOUT_S
     )

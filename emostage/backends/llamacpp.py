@@ -10,6 +10,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from emostage.backends.llamacpp_check import check_llamacpp
 from emostage.backends.llamacpp_cpu import load_cpu_backend
 from emostage.backends.structured import SchemaGuidedChatModel
 from emostage.context import Context
+from emostage.deadline import CallBound, current_call
 from emostage.errors import ConfigError, ModelUnavailableError
 
 EMBEDDED_MODEL = "gemma3-270m (embedded, base model: plumbing only)"
@@ -125,7 +127,20 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
         }
         if (schema := options.get("json_schema")) is not None:
             request["response_format"] = {"type": "json_object", "schema": schema}
+        if (bound := current_call()) is not None:
+            request["logits_processor"] = [partial(_stop_at_deadline, bound)]
         return request
+
+
+def _stop_at_deadline(bound: CallBound, _: Any, scores: Any) -> Any:
+    """A logits processor that ends generation when the call's deadline passes.
+
+    It runs once per token, so the wait past the deadline is one token at most (the
+    prompt's evaluation, bounded by n_ctx, cannot be interrupted).
+    """
+    if bound.expired():
+        raise bound.timeout_error()
+    return scores
 
 
 def merge_roles(

@@ -9,6 +9,7 @@ import httpx
 from langchain_core.language_models import BaseChatModel
 
 from emostage.backends import Backend, Fingerprint
+from emostage.backends.transport import BoundedTransport, one_line
 from emostage.context import Context
 from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError
 
@@ -66,9 +67,12 @@ def server_error(exc: BaseException) -> ModelUnavailableError | None:
             f"The connection to the model server broke ({type(exc).__name__}); try again."
         )
     if "ollama" in sys.modules and isinstance(exc, sys.modules["ollama"].ResponseError):
+        detail = one_line(exc.error)
         if exc.status_code == 404:
-            return ModelUnavailableError(f"Model not found: {exc.error}. Pull it first.")
-        failed = f"The model server failed ({exc.status_code}): {exc.error}"
+            return ModelUnavailableError(f"Model not found: {detail}. Pull it first.")
+        if exc.status_code == 429:
+            return TransientModelError(f"The model server is busy (429): {detail}")
+        failed = f"The model server failed ({exc.status_code}): {detail}"
         # 5xx and a broken stream (-1) may pass; other statuses are bad requests.
         if exc.status_code >= 500 or exc.status_code < 0:
             return TransientModelError(failed)
@@ -80,10 +84,11 @@ KEEP_ALIVE = "30m"
 
 
 def build_ollama(context: Context) -> BaseChatModel:
-    """ChatOllama for `context`: no thinking, bounded output, an explicit HTTP timeout.
+    """ChatOllama for `context`: no thinking, bounded output, bounded time.
 
     `keep_alive` keeps the model loaded between turns (a reload costs seconds), and
     `num_ctx` is set explicitly: Ollama's default window can be shorter than a transcript.
+    The transport holds each call to its deadline and output cap (`BoundedTransport`).
     """
     ollama_client_module()
     from langchain_ollama import ChatOllama
@@ -97,6 +102,7 @@ def build_ollama(context: Context) -> BaseChatModel:
         num_ctx=context.n_ctx,
         keep_alive=KEEP_ALIVE,
         client_kwargs={"timeout": context.request_timeout_s},
+        sync_client_kwargs={"transport": BoundedTransport()},
     )
 
 
@@ -118,7 +124,13 @@ def preflight_ollama(context: Context) -> None:
         ) from None
     except ollama.ResponseError as exc:
         raise ModelUnavailableError(
-            f"Ollama at {host} answered with an error ({exc.status_code}): {exc.error}."
+            f"Ollama at {host} answered with an error ({exc.status_code}): "
+            f"{one_line(exc.error)}. Is OLLAMA_HOST an Ollama server?"
+        ) from None
+    except ValueError:  # a 200 that is not Ollama's JSON: another kind of server
+        raise ModelUnavailableError(
+            f"The server at {host} is not Ollama (its answer is not Ollama's JSON); "
+            "fix OLLAMA_HOST."
         ) from None
     names = {m.model for m in listed.models if m.model}
     # Ollama lists "qwen2.5:latest" for a model pulled as "qwen2.5".

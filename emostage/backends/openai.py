@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from emostage.backends import Backend, Fingerprint
 from emostage.backends.structured import parse_structured
+from emostage.backends.transport import BoundedTransport, one_line
 from emostage.context import Context
 from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError
 
@@ -69,6 +70,7 @@ def build_openai(context: Context) -> BaseChatModel:
         max_tokens=context.max_tokens,
         timeout=context.request_timeout_s,
         max_retries=0,  # EmoStage retries transient faults itself, for every backend
+        http_client=httpx.Client(transport=BoundedTransport(), timeout=context.request_timeout_s),
     )
 
 
@@ -87,8 +89,9 @@ def server_error(exc: BaseException) -> ModelUnavailableError | None:
             "Cannot reach the OpenAI-compatible server; check that it runs and --base-url."
         )
     if isinstance(exc, openai.APIStatusError):
-        detail = str(exc).splitlines()[0][:200]
-        kind = TransientModelError if exc.status_code >= 500 else ModelUnavailableError
+        detail = one_line(exc.message)
+        transient = exc.status_code >= 500 or exc.status_code == 429
+        kind = TransientModelError if transient else ModelUnavailableError
         return kind(f"The model server failed ({exc.status_code}): {detail}")
     return None
 

@@ -18,6 +18,7 @@ from emostage.cli.options import (
     err,
     out,
     run_action,
+    say,
 )
 from emostage.evaluation import commands as steps
 from emostage.evaluation.commands import RunPlan
@@ -144,8 +145,8 @@ def sheet(
         target = RunDir(out_dir)
         sheet_path, key_path = out_dir / "human" / "sheet.csv", out_dir / "human" / "key.csv"
         count = write_sheet(target, sheet_path, key_path, seed)
-        out.print(f"{count} replies to rate in {sheet_path}")
-        err.print(f"[dim]the key is {key_path}: keep it from the raters[/]")
+        say(out, f"{count} replies to rate in {sheet_path}")
+        say(err, f"the key is {key_path}: keep it from the raters", "dim")
 
     run_action(debug, action)
 
@@ -161,7 +162,7 @@ def import_ratings_command(
 
     def action() -> None:
         added = import_ratings(RunDir(out_dir), ratings, out_dir / "human" / "key.csv", rater)
-        out.print(f"{added} new ratings from {rater}")
+        say(out, f"{added} new ratings from {rater}")
 
     run_action(debug, action)
 
@@ -176,11 +177,7 @@ def _generate(plan: RunPlan, generator: dict[str, Any]) -> None:
     if skipped:
         more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
         names = ", ".join(skipped[:3]) + more
-        err.print(
-            f"skipped {len(skipped)} JSON file(s) with no dialogue: {names}",
-            markup=False,
-            soft_wrap=True,
-        )
+        say(err, f"skipped {len(skipped)} JSON file(s) with no dialogue: {names}")
     stage = build_stage(plan.taxonomy, **generator)
     _, generated = steps.generate(plan, stage, examples, err)
     _summary("generate", generated, RunDir(plan.out_dir).generations.path)
@@ -189,23 +186,23 @@ def _generate(plan: RunPlan, generator: dict[str, Any]) -> None:
 def _judge(out_dir: Path, concurrency: int, settings: dict[str, Any]) -> None:
     note, scored, compared = steps.judge(out_dir, concurrency, settings, err)
     if note:
-        err.print(f"[yellow]{note}[/]", highlight=False)
+        say(err, note, "yellow")
     _summary("judge scores", scored, RunDir(out_dir).scores.path)
     _summary("judge pairs", compared, RunDir(out_dir).pairs.path)
 
 
 def _report(out_dir: Path) -> None:
     files = steps.report(out_dir)
-    out.print(f"report: {files.markdown}  ·  {files.html}  ·  {len(files.plots)} plots")
+    say(out, f"report: {files.markdown}  ·  {files.html}  ·  {len(files.plots)} plots")
 
 
 def _summary(step: str, result: StepResult, path: Path) -> None:
-    err.print(
+    say(
+        err,
         f"{step}: {result.done} new, {result.skipped} already done, "
         f"{len(result.failed)} failed -> {path}",
-        highlight=False,
     )
     for failure in result.failed:
-        err.print(f"[red]failed[/] {failure}", highlight=False, markup=True)
+        say(err, f"failed {failure}", "red")
     if result.failed:
         raise typer.Exit(1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import itertools
 import sys
 import uuid
 from typing import Annotated
@@ -26,14 +25,18 @@ from emostage.cli.options import (
     err,
     out,
     run_action,
+    say,
     spinner,
+    warn_fallbacks,
 )
-from emostage.dialogue import load_dialogue, parse_dialogue, parse_json
+from emostage.dialogue import load_dialogue, parse_dialogue
+from emostage.files import decode, parse_json, read_limited
 from emostage.graph import build_graph
 from emostage.llm import describe_model
 from emostage.nodes import DRAFT_CRISIS
 from emostage.review import ReviewRequest
 from emostage.sessions import delete_session, list_sessions, open_store, store_path
+from emostage.state import Reply
 
 app = typer.Typer(
     help="EmoStage: the next counselor turn, via perspective-taking and phase recognition.",
@@ -81,7 +84,9 @@ def respond(
 
     def action() -> None:
         dialogue = (
-            parse_dialogue(parse_json(sys.stdin.read(), "stdin"))
+            parse_dialogue(
+                parse_json(decode(read_limited(sys.stdin.buffer, "stdin"), "stdin"), "stdin")
+            )
             if file == "-"
             else load_dialogue(file)
         )
@@ -103,7 +108,8 @@ def respond(
         else:
             out.print(reply.response, highlight=False, markup=False)
             note = f"phase: {reply.phase or '-'} · {reply.language} · {reply.diagnostics.model}"
-            err.print(f"[dim]{note}[/]")
+            say(err, note, "dim")
+        warn_fallbacks(reply.diagnostics.fallbacks)
 
     run_action(debug, action)
 
@@ -144,9 +150,8 @@ def chat(
             )
             _print_history(stage, name)
             if (request := stage.pending_review(name)) is not None:  # left paused last time
-                out.print("[bold magenta]counselor>[/] ", end="")
-                out.print(_reviewed(stage, name, request), highlight=False, markup=False)
-            err.print(f"[dim]session {name!r} · /quit to leave · resume with --session {name}[/]")
+                _show_reply(_reviewed(stage, name, request))
+            say(err, f"session {name!r} · /quit to leave · resume with --session {name}", "dim")
             while (line := _ask()) is not None:
                 if line.strip():
                     _chat_turn(stage, name, line)
@@ -163,40 +168,42 @@ def _ask() -> str | None:
 
 
 def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
-    chunks = stage.stream([{"role": "client", "content": line}], thread_id=session)
-    with spinner("..."):  # until the reply is final: analysis and drafting run first
-        first = next(chunks, "")
-    if not first and (request := stage.pending_review(session)) is not None:
-        chunks = iter([_reviewed(stage, session, request)])
+    with spinner("..."):  # the reply is shown once it is final and stored
+        reply = stage.respond([{"role": "client", "content": line}], thread_id=session)
+    if reply.pending_review is not None:
+        reply = _reviewed(stage, session, reply.pending_review)
+    _show_reply(reply)
+
+
+def _show_reply(reply: Reply) -> None:
     out.print("[bold magenta]counselor>[/] ", end="")
-    for chunk in itertools.chain([first], chunks):
-        out.print(chunk, end="", highlight=False, markup=False)
-    state = stage.graph.get_state({"configurable": {"thread_id": session}}).values
+    say(out, reply.response)
     # plan_reply's routing decides what a crisis turn is; the label follows it.
-    label = "crisis" if state.get("strategy") == DRAFT_CRISIS else state.get("phase")
-    out.print(f"\n[dim]({label or '-'})[/]")
+    crisis = any(report.node == DRAFT_CRISIS for report in reply.diagnostics.nodes)
+    say(out, f"({'crisis' if crisis else reply.phase or '-'})", "dim")
+    warn_fallbacks(reply.diagnostics.fallbacks)
 
 
-def _reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> str:
+def _reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
     """Show the paused draft to the operator; deliver what they approve, edit or write."""
     err.print(
         f"[bold yellow]review[/] [dim](risk: {request.risk.level}, {request.risk.subject})[/]"
     )
-    err.print(request.draft, highlight=False, markup=False)
+    say(err, request.draft)
     while True:
         try:
             choice = out.input("[bold yellow]\\[a]pprove, \\[e]dit message, \\[r]eplace reply?[/] ")
         except EOFError:
             note = f"the reply awaits review: emostage chat --session {session} --review"
-            err.print(note, style="dim", highlight=False, markup=False)
+            say(err, note, "dim")
             raise typer.Exit(0) from None
         action = {"a": "approve", "e": "edit", "r": "replace"}.get(choice.strip()[:1].lower())
         if action == "approve":
-            return stage.resume(session, "approve").response
+            return stage.resume(session, "approve")
         if action:
             text = out.input("[bold yellow]text>[/] ")
             if text.strip():
-                return stage.resume(session, {"action": action, "response": text}).response
+                return stage.resume(session, {"action": action, "response": text})
 
 
 def _print_history(stage: EmoStage, session: str) -> None:
@@ -226,7 +233,8 @@ def doctor(
 
     def action() -> None:
         stage = build_stage(model=model, backend=backend, model_path=model_path, base_url=base_url)
-        out.print(f"[green]ok[/] {describe_model(None, stage.context)} is ready")
+        say(out, "ok", "green", end=" ")
+        say(out, f"{describe_model(None, stage.context)} is ready")
 
     run_action(debug, action)
 
@@ -241,7 +249,7 @@ def sessions_list() -> None:
     with open_store() as saver:
         stored = list_sessions(saver)
     if not stored:
-        err.print(f"[dim]no sessions stored in {store_path()}[/]")
+        say(err, f"no sessions stored in {store_path()}", "dim")
     for info in stored:
         out.print(f"{info.name}\t{info.turns} turns\t{info.updated}", markup=False)
 
@@ -256,6 +264,6 @@ def sessions_delete(
     def action() -> None:
         with open_store() as saver:
             delete_session(saver, name)
-        out.print(f"deleted session {name!r}")
+        say(out, f"deleted session {name!r}")
 
     run_action(debug, action)

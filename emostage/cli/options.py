@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
@@ -53,8 +53,19 @@ def run_action(debug: bool, action: Callable[[], T]) -> T:
         return _run(debug, action)
 
 
+def say(console: Console, text: str, style: str = "", *, end: str = "\n") -> None:
+    """Print `text` as it is: names, paths and messages may hold `[`, never markup."""
+    console.print(text, style=style, end=end, highlight=False, markup=False, soft_wrap=True)
+
+
+def warn_fallbacks(fallbacks: Sequence[str]) -> None:
+    """Say on stderr that a turn fell back (the reasons never quote the client)."""
+    if fallbacks:
+        say(err, f"warning: fallback used: {'; '.join(fallbacks)}", "yellow")
+
+
 def _one_line_warning(message: Warning | str, *_: Any, **__: Any) -> None:
-    err.print(f"warning: {message}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+    say(err, f"warning: {message}", "yellow")
 
 
 def _run(debug: bool, action: Callable[[], T]) -> T:
@@ -63,7 +74,7 @@ def _run(debug: bool, action: Callable[[], T]) -> T:
     except EmoStageError as exc:
         if debug:
             raise
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        say(err, f"error: {exc}", "bold red")
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
@@ -85,7 +96,7 @@ def build_stage(
     with spinner(f"Checking {stage.context.backend} ..."):
         note = stage.preflight()
     if note:
-        err.print(f"[yellow]{note}[/]", highlight=False, markup=True, soft_wrap=True)
+        say(err, note, "yellow")
     return stage
 
 

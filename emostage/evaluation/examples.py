@@ -13,8 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from emostage.dialogue import detect_language, parse_dialogue, parse_json
+from emostage.dialogue import detect_language, parse_dialogue
 from emostage.errors import InputError
+from emostage.files import parse_json, read_text
 from emostage.languages import Language
 from emostage.state import Turn
 
@@ -90,7 +91,7 @@ def load_examples(
             continue
         if file.suffix != ".json":
             continue
-        document = parse_json(file.read_text("utf-8"), str(file))
+        document = parse_json(read_text(file), str(file))
         if not (isinstance(document, Mapping) and isinstance(document.get("dialogue"), list)):
             skipped.append(str(file))
             continue
@@ -160,7 +161,7 @@ def _metadata(document: Mapping[str, Any]) -> tuple[str | None, float | None]:
 
 def _jsonl_examples(file: Path) -> Iterator[Example]:
     """Generic lines `{id, language, context: [{role, content}], reference}`."""
-    for number, line in enumerate(file.read_text("utf-8").splitlines(), 1):
+    for number, line in enumerate(read_text(file).splitlines(), 1):
         if not line.strip():
             continue
         where = f"{file}:{number}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from emostage.calls import CallPolicy, text_call
+from emostage.calls import ANALYSIS_SHARE, CallPolicy, text_call
 from emostage.llm import ModelSource
 from emostage.nodes import CHECK_SAFETY_MODEL, Node, Step, node
 from emostage.safety.guard import guard_adapter
@@ -27,7 +27,7 @@ def make_check_safety_model(models: ModelSource) -> Node:
             step.run,
             models.get(guard),
             adapter.messages(step.view.turns[-1].content),
-            policy=CallPolicy.of(context),
+            policy=CallPolicy.of(context, turn_share=ANALYSIS_SHARE),
             labels=(),
             fallback="",
         )

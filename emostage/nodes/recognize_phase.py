@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.calls import CallPolicy, phase_schema, structured_call
+from emostage.calls import ANALYSIS_SHARE, CallPolicy, phase_schema, structured_call
 from emostage.llm import ModelSource
 from emostage.messages import phase_instruction
 from emostage.nodes import RECOGNIZE_PHASE, Node, Step, node
@@ -29,7 +29,7 @@ def make_recognize_phase(models: ModelSource, taxonomy: Taxonomy) -> Node:
             models.structured(context.for_analysis(), schema),
             schema,
             view.ask(phase_instruction(taxonomy, view.prompts, view.language)),
-            policy=CallPolicy.of(context),
+            policy=CallPolicy.of(context, turn_share=ANALYSIS_SHARE),
             default=schema(phase=previous),
         )
         return {"phase": assessment.phase, "phase_rationale": assessment.rationale}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.calls import CallPolicy, structured_call
+from emostage.calls import ANALYSIS_SHARE, CallPolicy, structured_call
 from emostage.llm import ModelSource
 from emostage.messages import perspective_instruction
 from emostage.nodes import TAKE_PERSPECTIVE, Node, Step, node
@@ -25,7 +25,7 @@ def make_take_perspective(models: ModelSource) -> Node:
             models.structured(context.for_analysis(), Perspective),
             Perspective,
             step.view.ask(perspective_instruction(step.view.prompts)),
-            policy=CallPolicy.of(context),
+            policy=CallPolicy.of(context, turn_share=ANALYSIS_SHARE),
             default=Perspective(),
         )
         return {"perspective": perspective}

@@ -9,13 +9,13 @@ from __future__ import annotations
 import warnings
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from emostage.errors import ConfigError, first_problem
+from emostage.errors import ConfigError, InputError, first_problem
+from emostage.files import read_text
 
 
 class CrisisResourceWarning(UserWarning):
@@ -119,11 +119,11 @@ def _resource_file(path: str | None) -> ResourceFile:
         if path is None:
             text = resources.files(__package__).joinpath("resources.yaml").read_text("utf-8")
         else:
-            text = Path(path).read_text("utf-8")
+            text = read_text(path, what="crisis resources")
         data: Any = yaml.safe_load(text)
         return ResourceFile.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"Cannot use crisis resources {path!r}: {first_problem(exc)}") from None
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (InputError, yaml.YAMLError, RecursionError) as exc:
         reason = str(exc).splitlines()[0]
         raise ConfigError(f"Cannot use crisis resources {path!r}: {reason}") from None

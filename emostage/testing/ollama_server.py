@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
+import threading
 import time
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -34,15 +37,21 @@ from emostage.testing.server_speed import (
     token_pieces,
 )
 
-Fault = Literal["refuse", "delay", "http_500", "model_not_found", "cut_stream", "not_json"]
-FAULTS: tuple[Fault, ...] = (
+Fault = Literal[
     "refuse",
     "delay",
     "http_500",
+    "http_429",
     "model_not_found",
     "cut_stream",
     "not_json",
-)
+    "trickle",
+    "stall",
+    "flood",
+    "not_ollama",
+]
+FAULTS: tuple[Fault, ...] = typing.get_args(Fault)
+FLOOD_CHARS = 2_000_000  # what `flood` sends, ignoring num_predict
 _ROLES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
 
 
@@ -66,6 +75,7 @@ class FakeOllama:
         fault: Fault | None = None,
         fault_times: int | None = None,
         delay_s: float = 3.0,
+        retry_after: float = 1.0,
         speed: ServerSpeed | Mapping[str, ServerSpeed] | None = None,
     ) -> None:
         """Prepare the server; `start()` (or `with`) opens it.
@@ -75,7 +85,9 @@ class FakeOllama:
             models: Model names the server says it has.
             fault: What goes wrong on `/api/chat`.
             fault_times: Only the first N chat requests fail; default: all of them.
-            delay_s: How long the `delay` fault waits before answering.
+            delay_s: How long the `delay` fault waits before answering, and the gap
+                between the lines `trickle` sends (one every `delay_s`, never done).
+            retry_after: The `Retry-After` of the `http_429` fault, in seconds.
             speed: Take as long as a server of this speed would, or per model name a
                 speed of its own (each model with its own slots); default: at once.
         """
@@ -84,6 +96,8 @@ class FakeOllama:
         self.fault = fault
         self.fault_times = fault_times
         self.delay_s = delay_s
+        self.retry_after = retry_after
+        self._stopping = threading.Event()  # ends the never-ending answers at stop()
         speeds = speed if isinstance(speed, Mapping) else {m: speed for m in models if speed}
         self.slots = {name: Slots(model_speed) for name, model_speed in speeds.items()}
         self.requests: list[dict[str, Any]] = []
@@ -104,6 +118,14 @@ class FakeOllama:
         if self.fault == "refuse":
             self._closed_port = _closed_port()
             return self
+        if self.fault == "not_ollama":  # another kind of web server at that address
+            self._server.expect_request(re.compile(".*")).respond_with_handler(
+                lambda request: Response(
+                    _HTML_PAGE, status=200 if request.path == "/" else 404, content_type="text/html"
+                )
+            )
+            self._server.start()
+            return self
         routes = {
             ("/api/version", "GET"): lambda _: _json({"version": "0.12.0"}),
             ("/api/tags", "GET"): self._tags,
@@ -119,6 +141,7 @@ class FakeOllama:
 
     def stop(self) -> None:
         """Stop serving."""
+        self._stopping.set()
         if self._server.is_running():
             self._server.clear()
             self._server.stop()
@@ -151,6 +174,12 @@ class FakeOllama:
             time.sleep(self.delay_s)
         if fault == "http_500":
             return _json({"error": "model runner has unexpectedly stopped"}, status=500)
+        if fault == "http_429":
+            busy = _json({"error": "server busy, please try again"}, status=429)
+            busy.headers["Retry-After"] = f"{self.retry_after:g}"
+            return busy
+        if fault in ("trickle", "stall"):
+            return Response(self._never_done(body, fault), content_type="application/x-ndjson")
         if fault == "model_not_found" or body.get("model") not in self.models:
             return _json({"error": f"model '{body.get('model')}' not found"}, status=404)
         if fault == "not_json":
@@ -191,10 +220,23 @@ class FakeOllama:
             result = self.model.invoke(messages, **options)
         return result if isinstance(result, AIMessage) else AIMessage(content=result.text)
 
+    def _never_done(self, body: dict[str, Any], fault: Fault) -> Iterator[str]:
+        """An answer that never ends: a line every `delay_s`, or nothing after the first."""
+        line = {"model": body["model"], "created_at": _now(), "message": _message("…")}
+        while not self._stopping.is_set():
+            yield json.dumps({**line, "done": False}) + "\n"
+            while fault == "stall" and not self._stopping.wait(1.0):
+                pass
+            self._stopping.wait(self.delay_s)
+
     def _stream(
         self, body: dict[str, Any], answer: AIMessage, fault: Fault | None
     ) -> Iterator[str]:
-        pieces = token_pieces(answer.text)
+        if fault == "flood":  # a server that ignores num_predict
+            answer = AIMessage(content="x" * FLOOD_CHARS)
+            pieces = [answer.text[i : i + 4096] for i in range(0, FLOOD_CHARS, 4096)]
+        else:
+            pieces = token_pieces(answer.text)
         with self._serving(body, answer) as decode:
             for index, piece in enumerate(pieces):
                 if fault == "cut_stream" and index == len(pieces) // 2:
@@ -203,6 +245,11 @@ class FakeOllama:
                 line = {"model": body["model"], "created_at": _now(), "message": _message(piece)}
                 yield json.dumps({**line, "done": False}) + "\n"
         yield json.dumps({**_done(body, answer), "message": _message("")}) + "\n"
+
+
+_HTML_PAGE = "<!DOCTYPE html>\n<html><head><title>Welcome</title></head>\n" + (
+    "<body><p>This is some other web server.</p></body></html>\n" * 200
+)
 
 
 def _done(body: dict[str, Any], answer: AIMessage) -> dict[str, Any]:
