@@ -19,6 +19,10 @@ class ConfigError(EmoStageError):
     """A setting (backend, language, mode, ...) has an invalid value."""
 
 
+class StoreError(EmoStageError):
+    """The session store cannot be used: damaged, foreign, unreadable, full or in use."""
+
+
 class ModelUnavailableError(EmoStageError):
     """The model server cannot be reached or does not have the model."""
 

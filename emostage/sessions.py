@@ -1,27 +1,42 @@
 """Where chat sessions live: a SQLite checkpointer in the user's data directory.
 
-Sessions hold client words, so the file is owner-only (0600), and deleting a session
-also vacuums the file so the freed pages do not keep the text.
+Sessions hold client words, so:
+- the directory is owner-only (0700) and the file too (0600);
+- a store that is damaged, foreign or unreadable is refused with one line, never rewritten;
+- one process at a time may use a session (`session_lock`): two writers on one thread
+  would each store a history without the other's replies;
+- only each session's latest checkpoints are kept (`SessionStore`): every checkpoint
+  holds the whole dialogue, so keeping all of them made the store grow with the square
+  of a session's length, and kept deleted words in old copies;
+- deleting a session overwrites its pages, vacuums the file and empties the WAL.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import filelock
 import platformdirs
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from emostage.errors import InputError
+from emostage.errors import InputError, StoreError
 from emostage.state import CHECKPOINT_TYPES
 
 SaverT = TypeVar("SaverT", bound=BaseCheckpointSaver[str])
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_TABLES = {"checkpoints", "writes"}
+_BUSY_WAIT_S = 5.0
 
 
 def register_state_types(checkpointer: SaverT) -> SaverT:
@@ -38,22 +53,84 @@ def register_state_types(checkpointer: SaverT) -> SaverT:
     return checkpointer
 
 
+class SessionStore(SqliteSaver):
+    """LangGraph's SqliteSaver, keeping only each thread's two latest checkpoints.
+
+    The newest is the session; its parent may still receive a late write of the step
+    that produced it. Older ones are copies of the same dialogue, shorter.
+    """
+
+    def put(self, config: RunnableConfig, *args: Any, **kwargs: Any) -> RunnableConfig:
+        """Store a checkpoint, then drop the thread's older ones and their writes."""
+        saved = super().put(config, *args, **kwargs)
+        keep = (saved["configurable"]["checkpoint_id"], config["configurable"].get("checkpoint_id"))
+        where = "thread_id = ? AND checkpoint_ns = ? AND checkpoint_id NOT IN (?, ?)"
+        key = (saved["configurable"]["thread_id"], saved["configurable"]["checkpoint_ns"])
+        with self.cursor() as cursor:
+            cursor.execute(f"DELETE FROM writes WHERE {where}", (*key, *keep))
+            cursor.execute(f"DELETE FROM checkpoints WHERE {where}", (*key, *keep))
+        return saved
+
+
 def store_path() -> Path:
     """The SQLite file of all sessions (on Linux ~/.local/share/emostage/sessions.sqlite)."""
     return Path(platformdirs.user_data_dir("emostage")) / "sessions.sqlite"
 
 
 @contextmanager
-def open_store() -> Iterator[SqliteSaver]:
-    """The session checkpointer, created owner-only on first use."""
-    path = store_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    connection = sqlite3.connect(path, check_same_thread=False)
+def open_store(path: Path | None = None) -> Iterator[SessionStore]:
+    """The session checkpointer, created owner-only on first use.
+
+    Raises:
+        StoreError: the store or its directory cannot be used, with the fix.
+    """
+    path = path or store_path()
+    _private_directory(path.parent)
+    _check_file(path)
     try:
-        yield register_state_types(SqliteSaver(connection))
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        connection = sqlite3.connect(path, check_same_thread=False, timeout=_BUSY_WAIT_S)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"Cannot open the session store {path}: {_reason(exc)}.") from None
+    try:
+        _check_schema(connection, path)
+        connection.execute("PRAGMA secure_delete = ON")  # deleted text is overwritten
+        store = register_state_types(SessionStore(connection))
+        store.setup()
+    except sqlite3.Error as exc:
+        connection.close()
+        raise StoreError(_damaged(path, exc)) from None
+    try:
+        yield store
     finally:
         connection.close()
+
+
+@contextmanager
+def session_lock(name: str, path: Path | None = None) -> Iterator[None]:
+    """Hold session `name` for this process, across processes.
+
+    Raises:
+        InputError: the name is empty.
+        StoreError: another process holds the session.
+    """
+    if not name.strip():
+        raise InputError("A session name must not be empty.")
+    locks = (path or store_path()).parent / "locks"
+    _private_directory(locks)
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    lock = filelock.FileLock(locks / f"{digest}.lock", mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise StoreError(
+            f"Session {name!r} is in use by another emostage process; end that one first, "
+            "or choose another --session."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclass(frozen=True)
@@ -77,12 +154,75 @@ def list_sessions(saver: SqliteSaver) -> list[SessionInfo]:
 
 
 def delete_session(saver: SqliteSaver, name: str) -> None:
-    """Erase a session and vacuum the file.
+    """Erase a session: its rows, the freed pages (vacuum) and the WAL.
 
     Raises:
         InputError: there is no such session.
+        StoreError: another process reads the store, so the WAL could not be emptied.
     """
     if saver.get_tuple({"configurable": {"thread_id": name}}) is None:
         raise InputError(f"No session named {name!r}; see `emostage sessions list`.")
     saver.delete_thread(name)
     saver.conn.execute("VACUUM")
+    ends = time.monotonic() + _BUSY_WAIT_S
+    while saver.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:  # busy
+        if time.monotonic() > ends:
+            raise StoreError(
+                f"Session {name!r} is deleted, but another emostage process is reading the "
+                "store, so old copies of its text may remain in the -wal file until that "
+                "process ends. Run `emostage sessions delete` again then."
+            )
+        time.sleep(0.1)
+
+
+def _private_directory(directory: Path) -> None:
+    """Create `directory` owner-only, or make an existing one of ours so."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if directory.stat().st_uid == os.getuid():
+            directory.chmod(0o700)
+    except (FileExistsError, NotADirectoryError):
+        raise StoreError(
+            f"Cannot create {directory}: a file is in the way. Check XDG_DATA_HOME."
+        ) from None
+    except OSError as exc:
+        raise StoreError(f"Cannot create {directory}: {_reason(exc)}.") from None
+
+
+def _check_file(path: Path) -> None:
+    """Refuse a path that is not an SQLite file (or nothing yet), before SQLite touches it."""
+    if path.is_dir():
+        raise StoreError(f"The session store {path} is a directory; move it away.")
+    try:
+        with path.open("rb") as file:
+            header = file.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"Cannot read the session store {path}: {_reason(exc)}.") from None
+    if header and header != _SQLITE_HEADER:
+        raise StoreError(_damaged(path, "not an SQLite database"))
+
+
+def _check_schema(connection: sqlite3.Connection, path: Path) -> None:
+    """Refuse an SQLite file that holds something other than sessions."""
+    rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    tables = {row[0] for row in rows}
+    if tables and not tables >= _TABLES:
+        raise StoreError(
+            f"{path} is an SQLite database of something else (tables: "
+            f"{', '.join(sorted(tables)[:5])}); it was left untouched. Move it away."
+        )
+
+
+def _damaged(path: Path, problem: object) -> str:
+    return (
+        f"The session store {path} cannot be used ({_reason(problem)}); it was left "
+        f"untouched. Move it away (e.g. to {path.name}.broken) to start a new one."
+    )
+
+
+def _reason(problem: object) -> str:
+    if isinstance(problem, OSError) and problem.strerror:
+        return problem.strerror
+    return str(problem).splitlines()[0] if str(problem) else type(problem).__name__

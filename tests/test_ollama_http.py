@@ -128,9 +128,12 @@ class FakeOllama:
 
 def ollama_model(monkeypatch: pytest.MonkeyPatch, handler: Handler) -> BaseChatModel:
     """`build_chat_model` as is, its sync and async Ollama clients talking to `handler`."""
+
     def sync_client(**kwargs: Any) -> ollama.Client:
         # EmoStage's own transport stays in place, in front of the mock server.
-        return ollama.Client(**kwargs | {"transport": BoundedTransport(httpx.MockTransport(handler))})
+        return ollama.Client(
+            **kwargs | {"transport": BoundedTransport(httpx.MockTransport(handler))}
+        )
 
     monkeypatch.setattr(chat_models, "Client", sync_client)
     async_client = functools.partial(ollama.AsyncClient, transport=httpx.MockTransport(handler))

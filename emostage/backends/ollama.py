@@ -68,6 +68,11 @@ def server_error(exc: BaseException) -> ModelUnavailableError | None:
         )
     if "ollama" in sys.modules and isinstance(exc, sys.modules["ollama"].ResponseError):
         detail = one_line(exc.error)
+        if str(exc.error).lstrip().startswith("<"):
+            return ModelUnavailableError(
+                f"The server at OLLAMA_HOST is not Ollama: it answered {exc.status_code} with "
+                "an HTML page. Fix OLLAMA_HOST."
+            )
         if exc.status_code == 404:
             return ModelUnavailableError(f"Model not found: {detail}. Pull it first.")
         if exc.status_code == 429:

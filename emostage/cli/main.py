@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import sqlite3
 import sys
 import uuid
 from typing import Annotated
@@ -30,12 +32,13 @@ from emostage.cli.options import (
     warn_fallbacks,
 )
 from emostage.dialogue import load_dialogue, parse_dialogue
+from emostage.errors import StoreError
 from emostage.files import decode, parse_json, read_limited
 from emostage.graph import build_graph
 from emostage.llm import describe_model
 from emostage.nodes import DRAFT_CRISIS
 from emostage.review import ReviewRequest
-from emostage.sessions import delete_session, list_sessions, open_store, store_path
+from emostage.sessions import delete_session, list_sessions, open_store, session_lock, store_path
 from emostage.state import Reply
 
 app = typer.Typer(
@@ -61,6 +64,8 @@ def main(
     ] = False,
 ) -> None:
     """EmoStage: the next counselor turn, via perspective-taking and phase recognition."""
+    # What the commands write holds client text (sessions, evaluation runs): owner-only.
+    os.umask(os.umask(0o077) | 0o077)
 
 
 @app.command()
@@ -136,8 +141,8 @@ def chat(
     """Talk as the client, multi-turn. Sessions persist; /quit or Ctrl-D ends."""
 
     def action() -> None:
-        name = session or uuid.uuid4().hex[:8]
-        with open_store() as saver:
+        name = uuid.uuid4().hex[:8] if session is None else session
+        with session_lock(name), open_store() as saver:
             stage = build_stage(
                 taxonomy,
                 saver,
@@ -168,8 +173,15 @@ def _ask() -> str | None:
 
 
 def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
-    with spinner("..."):  # the reply is shown once it is final and stored
-        reply = stage.respond([{"role": "client", "content": line}], thread_id=session)
+    try:
+        with spinner("..."):  # the reply is shown once it is final and stored
+            reply = stage.respond([{"role": "client", "content": line}], thread_id=session)
+    except sqlite3.Error as exc:  # e.g. the disk is full: the words must not vanish
+        say(out, f"not saved: {line}")
+        raise StoreError(
+            f"Could not save session {session!r} ({exc}); your message, repeated above, "
+            "was not stored and no reply was shown. Free some space and try again."
+        ) from None
     if reply.pending_review is not None:
         reply = _reviewed(stage, session, reply.pending_review)
     _show_reply(reply)
@@ -244,14 +256,18 @@ app.add_typer(sessions, name="sessions")
 
 
 @sessions.command("list")
-def sessions_list() -> None:
+def sessions_list(debug: Debug = False) -> None:
     """List stored sessions: name, turns, last change."""
-    with open_store() as saver:
-        stored = list_sessions(saver)
-    if not stored:
-        say(err, f"no sessions stored in {store_path()}", "dim")
-    for info in stored:
-        out.print(f"{info.name}\t{info.turns} turns\t{info.updated}", markup=False)
+
+    def action() -> None:
+        with open_store() as saver:
+            stored = list_sessions(saver)
+        if not stored:
+            say(err, f"no sessions stored in {store_path()}", "dim")
+        for info in stored:
+            say(out, f"{info.name}\t{info.turns} turns\t{info.updated}")
+
+    run_action(debug, action)
 
 
 @sessions.command("delete")
@@ -262,7 +278,7 @@ def sessions_delete(
     """Erase one session and every message in it."""
 
     def action() -> None:
-        with open_store() as saver:
+        with session_lock(name), open_store() as saver:
             delete_session(saver, name)
         say(out, f"deleted session {name!r}")
 

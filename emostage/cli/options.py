@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from emostage.api import EmoStage
 from emostage.context import BACKENDS, MODES
 from emostage.errors import EmoStageError
 from emostage.review import ReviewPolicy
+from emostage.sessions import store_path
 
 out = Console()
 err = Console(stderr=True)
@@ -75,6 +77,12 @@ def _run(debug: bool, action: Callable[[], T]) -> T:
         if debug:
             raise
         say(err, f"error: {exc}", "bold red")
+        raise typer.Exit(2) from None
+    except sqlite3.Error as exc:  # the session store failed while in use
+        if debug:
+            raise
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        say(err, f"error: the session store {store_path()} failed: {problem}.", "bold red")
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast, get_args
 
+from langsmith import tracing_context
 from rich.console import Console
 
 from emostage.api import EmoStage
@@ -114,9 +115,11 @@ def judge(
     preflight(context)
     record_judge(target, context)
     judge = Judge(build_chat_model(context), CallPolicy.of(context), context)
-    scored, compared = resumable(
-        judge_replies(target, judge, concurrency=concurrency, console=console)
-    )
+    # The judge reads client text outside the graph: the same no-tracing rule holds here.
+    with tracing_context(enabled=None if context.allow_tracing else False):
+        scored, compared = resumable(
+            judge_replies(target, judge, concurrency=concurrency, console=console)
+        )
     return note, scored, compared
 
 
