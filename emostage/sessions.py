@@ -57,7 +57,8 @@ class SessionStore(SqliteSaver):
     """LangGraph's SqliteSaver, keeping only each thread's two latest checkpoints.
 
     The newest is the session; its parent may still receive a late write of the step
-    that produced it. Older ones are copies of the same dialogue, shorter.
+    that produced it. Older ones are copies of the same dialogue, shorter: they go, their
+    pages are overwritten (`secure_delete`), and the WAL is emptied after each write.
     """
 
     def put(self, config: RunnableConfig, *args: Any, **kwargs: Any) -> RunnableConfig:
@@ -69,6 +70,8 @@ class SessionStore(SqliteSaver):
         with self.cursor() as cursor:
             cursor.execute(f"DELETE FROM writes WHERE {where}", (*key, *keep))
             cursor.execute(f"DELETE FROM checkpoints WHERE {where}", (*key, *keep))
+        with self.lock:  # and empty the WAL, whose frames hold earlier copies (if no reader)
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return saved
 
 
