@@ -125,6 +125,7 @@ def test_a_routine_turn_ends_in_time_with_one_clear_line_or_a_recorded_fallback(
                 assert outcome.response.startswith("I'm here and listening"), name
                 assert any(FALLS_BACK[fault] in f for f in outcome.diagnostics.fallbacks), name
             else:
+                assert isinstance(outcome, str), f"{name}: {outcome!r}"
                 assert outcome.startswith("I'm here and listening"), f"{name}: {outcome!r}"
 
 
