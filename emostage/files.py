@@ -36,11 +36,12 @@ def read_text(path: str | Path, *, what: str = "", limit: int = MAX_FILE_BYTES) 
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise InputError(f"Cannot read {shown}: {exc.strerror or exc}.") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise InputError(
+            f"{shown} is not a regular file (a directory, device or pipe); give a file."
+        )
     with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise InputError(
-                f"{shown} is not a regular file (a directory, device or pipe); give a file."
-            )
         return decode(read_limited(file, shown, limit), shown)
 
 

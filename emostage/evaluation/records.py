@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from emostage.errors import InputError
+from emostage.files import read_text
 
 
 class JsonlLog:
@@ -18,27 +19,53 @@ class JsonlLog:
     file is next opened, and its work is simply done again.
     """
 
-    def __init__(self, path: Path) -> None:
-        """Open (or create) the file, dropping a trailing partial line."""
+    def __init__(self, path: Path, required: tuple[str, ...] = ()) -> None:
+        """Open (or create) the file, dropping a trailing partial line.
+
+        Args:
+            path: The file.
+            required: Fields every record has (besides `key`), checked when read.
+
+        Raises:
+            InputError: the run folder cannot be created or the file read.
+        """
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._drop_partial_line()
+        self.required = ("key", *required)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._drop_partial_line()
+        except OSError as exc:
+            raise InputError(
+                f"Cannot use the run folder {path.parent}: {exc.strerror or exc}. "
+                "Give --out a folder you can write to."
+            ) from None
 
     def read(self) -> list[dict[str, Any]]:
-        """Every complete record, in the order written."""
+        """Every complete record, in the order written.
+
+        Raises:
+            InputError: naming the file and line of a record that is not one.
+        """
         if not self.path.exists():
             return []
         records = []
-        for number, line in enumerate(self.path.read_text("utf-8").splitlines(), 1):
+        for number, line in enumerate(read_text(self.path).splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
+                record = json.loads(line)
+            except (json.JSONDecodeError, RecursionError):
+                record = None
+            missing = (
+                [f for f in self.required if f not in record] if isinstance(record, dict) else []
+            )
+            if not isinstance(record, dict) or missing:
+                problem = f"lacks {', '.join(missing)}" if missing else "is not a JSON record"
                 raise InputError(
-                    f"{self.path}:{number} is not a JSON record; the run folder was edited "
-                    "by hand or is not an EmoStage run. Remove that line or use a new --out."
-                ) from None
+                    f"{self.path}:{number} {problem}; the run folder was edited by hand or is "
+                    "not an EmoStage run. Remove that line or use a new --out."
+                )
+            records.append(record)
         return records
 
     def keys(self) -> set[str]:

@@ -11,11 +11,12 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from emostage.errors import InputError
+from emostage.errors import InputError, first_problem
 from emostage.evaluation.examples import Example
 from emostage.evaluation.records import JsonlLog
+from emostage.files import read_text
 from emostage.languages import Language
 from emostage.phases import Taxonomy
 
@@ -73,22 +74,22 @@ class RunDir:
     @property
     def generations(self) -> JsonlLog:
         """One reply per (example, system)."""
-        return JsonlLog(self.path / "generations.jsonl")
+        return JsonlLog(self.path / "generations.jsonl", ("example", "system", "reply"))
 
     @property
     def scores(self) -> JsonlLog:
         """Judge scores per (example, system)."""
-        return JsonlLog(self.path / "scores.jsonl")
+        return JsonlLog(self.path / "scores.jsonl", ("example", "system"))
 
     @property
     def pairs(self) -> JsonlLog:
         """Judge preferences per (example, system, order) against the baseline."""
-        return JsonlLog(self.path / "pairs.jsonl")
+        return JsonlLog(self.path / "pairs.jsonl", ("example", "system", "order"))
 
     @property
     def human(self) -> JsonlLog:
         """Imported human ratings."""
-        return JsonlLog(self.path / "human.jsonl")
+        return JsonlLog(self.path / "human.jsonl", ("example", "system", "rater"))
 
     def load_config(self) -> RunConfig:
         """Read `config.json`.
@@ -98,18 +99,47 @@ class RunDir:
         """
         if not self.config_file.exists():
             raise InputError(f"{self.path} holds no run yet: start one with `emostage eval run`.")
-        return RunConfig.model_validate_json(self.config_file.read_text("utf-8"))
+        try:
+            return RunConfig.model_validate_json(read_text(self.config_file))
+        except ValidationError as exc:
+            raise InputError(
+                f"{self.config_file} is damaged {first_problem(exc)}; restore it, or use a "
+                "new --out."
+            ) from None
 
     def save_config(self, config: RunConfig) -> None:
-        """Write `config.json` atomically."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        partial = self.config_file.with_suffix(".json.partial")
-        partial.write_text(config.model_dump_json(indent=2), "utf-8")
-        partial.replace(self.config_file)
+        """Write `config.json` atomically.
+
+        Raises:
+            InputError: the folder cannot be created or written.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            partial = self.config_file.with_suffix(".json.partial")
+            partial.write_text(config.model_dump_json(indent=2), "utf-8")
+            partial.replace(self.config_file)
+        except OSError as exc:
+            raise InputError(
+                f"Cannot write the run folder {self.path}: {exc.strerror or exc}. "
+                "Give --out a folder you can write to."
+            ) from None
 
     def load_examples(self) -> list[Example]:
-        """The run's examples, in order."""
-        return [Example.model_validate(record) for record in self.examples.read()]
+        """The run's examples, in order.
+
+        Raises:
+            InputError: naming the line of an example that is not one.
+        """
+        examples = []
+        for number, record in enumerate(self.examples.read(), 1):
+            try:
+                examples.append(Example.model_validate(record))
+            except ValidationError as exc:
+                raise InputError(
+                    f"{self.examples.path} record {number} is not an example "
+                    f"{first_problem(exc)}; use a new --out."
+                ) from None
+        return examples
 
 
 def new_config(
