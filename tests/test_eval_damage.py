@@ -32,13 +32,15 @@ def _append(name: str, text: str) -> Callable[[Path], None]:
     return damage
 
 
-DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
+def _directory_config(out: Path) -> None:
+    (out / "config.json").unlink()
+    (out / "config.json").mkdir()
+
+
+DAMAGE: dict[str, tuple[Callable[[Path], object], str]] = {
     "config not JSON": (lambda o: (o / "config.json").write_text("{not json"), "config.json"),
     "config wrong shape": (lambda o: (o / "config.json").write_text('{"n": "x"}'), "config.json"),
-    "config a directory": (
-        lambda o: ((o / "config.json").unlink(), (o / "config.json").mkdir()),
-        "config.json",
-    ),
+    "config a directory": (_directory_config, "config.json"),
     "garbage record": (_append("generations.jsonl", "\x00\x01garbage\n"), "generations.jsonl:"),
     "record not an object": (_append("scores.jsonl", "[1, 2]\n"), "scores.jsonl:"),
     "incomplete record": (

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from emostage.errors import InputError
 from emostage.languages import LANGUAGES
 from emostage.safety.assessment import RiskAssessment, RiskLevel, RiskSubject
 from emostage.safety.normalize import normalize_for_screen
@@ -66,7 +67,12 @@ def screen_risk(text: str) -> RiskAssessment:
     Returns:
         `crisis` for a current danger, `concern` for a weaker sign or a resolved past
         event, else `none`; the reasons are category names, never client text.
+
+    Raises:
+        InputError: `text` is not a string.
     """
+    if not isinstance(text, str):
+        raise InputError(f"screen_risk takes the message's text, not {type(text).__name__}.")
     normalized = normalize_for_screen(text)
     hits: list[Hit] = []
     past = False
