@@ -55,7 +55,6 @@ profile: install
 	$(BIN)/python -m bench.profile
 
 studio: install
-	$(BIN)/python -m pip install --quiet 'langgraph-cli[inmem]'
 	LANGGRAPH_NO_VERSION_CHECK=true LANGSMITH_TRACING=false $(BIN)/langgraph dev
 
 clean:

@@ -236,6 +236,8 @@ def ask_structured(
     for calls in range(1, policy.bad_answer_retries + 2):
         try:
             result: Any = invoke_reliably(structured, messages, policy)
+        except EmoStageError:  # a ValueError too, but not a bad answer
+            raise
         except _BAD_ANSWER as exc:
             problem = str(exc) if isinstance(exc, OutputCapError) else type(exc).__name__
             continue
@@ -264,6 +266,8 @@ def text_call(
         run.model_calls += 1
         try:
             answer = invoke_reliably(model, messages, policy)
+        except EmoStageError:  # a ValueError too, but not a bad answer
+            raise
         except OutputCapError as exc:
             problem = str(exc)
             continue

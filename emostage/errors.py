@@ -1,4 +1,10 @@
-"""Typed exceptions. Every error EmoStage raises on purpose derives from `EmoStageError`."""
+"""Typed exceptions. Every error EmoStage raises on purpose derives from `EmoStageError`.
+
+Each is also a `ValueError` (bad input or settings) or a `RuntimeError` (the model or the
+store failed). LangGraph Server, and so Studio, shows the message of those two kinds and
+hides any other as "An internal error occurred"; ours are one line and never quote the
+client, so they are shown.
+"""
 
 from pydantic import ValidationError
 
@@ -7,23 +13,23 @@ class EmoStageError(Exception):
     """Base class: a problem the user can fix, with a one-line message saying how."""
 
 
-class InputError(EmoStageError):
+class InputError(EmoStageError, ValueError):
     """The dialogue or another input is malformed."""
 
 
-class TaxonomyError(EmoStageError):
+class TaxonomyError(EmoStageError, ValueError):
     """A phase taxonomy file is missing or invalid."""
 
 
-class ConfigError(EmoStageError):
+class ConfigError(EmoStageError, ValueError):
     """A setting (backend, language, mode, ...) has an invalid value."""
 
 
-class StoreError(EmoStageError):
+class StoreError(EmoStageError, RuntimeError):
     """The session store cannot be used: damaged, foreign, unreadable, full or in use."""
 
 
-class ModelUnavailableError(EmoStageError):
+class ModelUnavailableError(EmoStageError, RuntimeError):
     """The model server cannot be reached or does not have the model."""
 
 

@@ -27,7 +27,7 @@ from emostage.testing import ScriptedChatModel
 from .test_eval_runs import FIXTURES
 
 SECRET = "My name is Hana Sato and I live at 3-2-1 Sakura-cho."
-TURN: dict[str, Any] = {"dialogue": [{"role": "client", "content": SECRET}]}
+TURN: Any = {"dialogue": [{"role": "client", "content": SECRET}]}
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def _eval(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-ENTRY_POINTS: dict[str, Callable[[Path], None]] = {
+ENTRY_POINTS: dict[str, Callable[[Path], object]] = {
     "EmoStage.respond": lambda _: EmoStage(ScriptedChatModel()).respond(TURN["dialogue"]),
     "build_graph().invoke": lambda _: build_graph(ScriptedChatModel()).invoke(TURN),
     "build_graph().stream": lambda _: _stream_graph(),

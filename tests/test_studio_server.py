@@ -1,0 +1,93 @@
+"""EmoStage under LangGraph Server (`langgraph dev`, what Studio talks to), for real.
+
+The server hides the message of most exceptions as "An internal error occurred"; every
+`EmoStageError` must reach a Studio user as its own one-line message.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from langgraph_sdk import get_sync_client
+from langgraph_sdk.client import SyncLangGraphClient
+
+from emostage.testing.ollama_server import FakeOllama
+
+from .conftest import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+TURN: dict[str, Any] = {"dialogue": [{"role": "client", "content": "Work is crushing me."}]}
+CRISIS: dict[str, Any] = {"dialogue": [{"role": "client", "content": "I want to kill myself."}]}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncLangGraphClient]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EMOSTAGE_", "OLLAMA_"))}
+    env |= {"LANGGRAPH_NO_VERSION_CHECK": "true", "LANGSMITH_TRACING": "false"}
+    log = tmp_path_factory.mktemp("server") / "langgraph-dev.log"
+    command = [
+        str(Path(sys.executable).with_name("langgraph")),
+        *("dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)),
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/ok", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"langgraph dev did not start: {log.read_text()[-2000:]}")
+        yield get_sync_client(url=url)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def run(client: SyncLangGraphClient, payload: dict[str, Any], context: dict[str, Any]) -> Any:
+    thread = client.threads.create()
+    return client.runs.wait(thread["thread_id"], "emostage", input=payload, context=context)
+
+
+def errors(client: SyncLangGraphClient, context: dict[str, Any]) -> list[dict[str, Any]]:
+    parts = client.runs.stream(None, "emostage", input=TURN, context=context)
+    return [part.data for part in parts if part.event == "error"]
+
+
+def test_a_turn_runs_under_the_server(server: SyncLangGraphClient) -> None:
+    output = run(server, TURN, {"backend": "scripted"})
+    assert output["response"].startswith("(scripted test reply)")
+
+
+def test_a_config_error_reaches_studio_as_its_own_line(server: SyncLangGraphClient) -> None:
+    [error] = errors(server, {"backend": "cloud"})
+    assert error["error"] == "ConfigError"
+    assert error["message"].startswith("Unknown backend 'cloud'; use one of")
+
+
+def test_a_model_outage_reaches_studio_and_a_crisis_turn_still_answers(
+    server: SyncLangGraphClient,
+) -> None:
+    with FakeOllama(fault="refuse") as down:
+        context = {"ollama_host": down.url, "model_attempts": 1, "locale": "en-US"}
+        [error] = errors(server, context)
+        crisis = run(server, CRISIS, context)
+    assert error["error"] == "TransientModelError"
+    assert "Cannot reach the model server" in error["message"]
+    assert "call or text 988" in crisis["response"]
