@@ -22,6 +22,7 @@ from emostage.cli.options import (
     ModelPath,
     NoPerspective,
     NoPhase,
+    OneLineErrors,
     TaxonomyOpt,
     build_stage,
     err,
@@ -45,6 +46,7 @@ app = typer.Typer(
     help="EmoStage: the next counselor turn, via perspective-taking and phase recognition.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -11,12 +12,18 @@ from typing import Annotated, Any, TypeVar
 import typer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from rich.console import Console
+from typer.core import TyperGroup
 
 from emostage.api import EmoStage
 from emostage.context import BACKENDS, MODES
 from emostage.errors import EmoStageError
 from emostage.review import ReviewPolicy
 from emostage.sessions import store_path
+
+try:  # Typer 0.2x carries its own copy of Click
+    from typer._click.exceptions import ClickException
+except ImportError:  # older Typer uses Click itself
+    from click.exceptions import ClickException  # type: ignore[assignment]
 
 out = Console()
 err = Console(stderr=True)
@@ -86,6 +93,37 @@ def _run(debug: bool, action: Callable[[], T]) -> T:
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+class OneLineErrors(TyperGroup):
+    """The root command group: a usage error (unknown option, missing argument) is one line.
+
+    Click would print usage, a hint and a boxed message; a user error here is always one
+    `error:` line on stderr and exit code 2, whatever kind it is.
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the CLI, turning Click's usage errors into one line."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `emostage` alone: the help
+                exc.show()
+            else:
+                say(err, f"error: {exc.format_message().rstrip('.')} (see --help).", "bold red")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.exit(130)
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 def build_stage(
