@@ -36,6 +36,8 @@ def read_text(path: str | Path, *, what: str = "", limit: int = MAX_FILE_BYTES) 
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise InputError(f"Cannot read {shown}: {exc.strerror or exc}.") from None
+    except ValueError:  # a NUL byte in the path
+        raise InputError(f"Cannot read {shown}: not a valid path.") from None
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
         raise InputError(

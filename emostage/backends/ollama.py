@@ -46,6 +46,8 @@ def normalize_host(host: str) -> str:
         url = httpx.URL(host) if "://" in host else httpx.URL(f"http://{host}")
     except httpx.InvalidURL as exc:
         raise ConfigError(f"OLLAMA_HOST {host!r} is not a valid address ({exc}).") from None
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ConfigError(f"OLLAMA_HOST {host!r} has port {url.port}, outside 1-65535.")
     if url.port is None and "://" not in host:  # a bare host means Ollama's port
         url = url.copy_with(port=11434)
     if url.host == "0.0.0.0":  # a bind address, not one to connect to
