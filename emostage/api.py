@@ -126,7 +126,7 @@ class EmoStage:
             **overrides: `Context` fields for this call only.
         """
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        output = self.graph.invoke(payload, config, context=context, durability=self._durability)
+        output = self.graph.invoke(payload, config, **self._run(context))
         return self._reply(output, context, config)
 
     def resume(self, thread_id: str, decision: Any, **overrides: Any) -> Reply:
@@ -142,15 +142,13 @@ class EmoStage:
             InputError: the decision is invalid, or the thread awaits no review.
         """
         command, config, context = self._resumption(thread_id, decision, overrides)
-        output = self.graph.invoke(command, config, context=context, durability=self._durability)
+        output = self.graph.invoke(command, config, **self._run(context))
         return self._reply(output, context, config)
 
     async def aresume(self, thread_id: str, decision: Any, **overrides: Any) -> Reply:
         """Async `resume`."""
         command, config, context = self._resumption(thread_id, decision, overrides)
-        output = await self.graph.ainvoke(
-            command, config, context=context, durability=self._durability
-        )
+        output = await self.graph.ainvoke(command, config, **self._run(context))
         return self._reply(output, context, config)
 
     def pending_review(self, thread_id: str) -> ReviewRequest | None:
@@ -180,9 +178,7 @@ class EmoStage:
     ) -> Reply:
         """Async `respond`."""
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        output = await self.graph.ainvoke(
-            payload, config, context=context, durability=self._durability
-        )
+        output = await self.graph.ainvoke(payload, config, **self._run(context))
         return self._reply(output, context, config)
 
     def stream(
@@ -193,13 +189,7 @@ class EmoStage:
         Chunks come once the turn has ended and its reply is stored.
         """
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        parts = self.graph.stream(
-            payload,
-            config,
-            context=context,
-            stream_mode="custom",
-            durability=self._durability,
-        )
+        parts = self.graph.stream(payload, config, **self._run(context), stream_mode="custom")
         # Yielded once the run has ended, so after the reply is stored (with a checkpointer,
         # durably): a reply that could not be stored is never shown. All chunks come from
         # the last step, so holding them back costs only that step's checkpoint write.
@@ -211,16 +201,14 @@ class EmoStage:
     ) -> AsyncIterator[str]:
         """Async `stream`."""
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        parts = self.graph.astream(
-            payload,
-            config,
-            context=context,
-            stream_mode="custom",
-            durability=self._durability,
-        )
+        parts = self.graph.astream(payload, config, **self._run(context), stream_mode="custom")
         reply = [text async for event in parts if (text := reply_chunk(event))]
         for text in reply:  # after the run, as in `stream`
             yield text
+
+    def _run(self, context: Context) -> dict[str, Any]:
+        """The options of every graph run: the turn's settings and how durably to store."""
+        return {"context": context, "durability": self._durability}
 
     def _prepare(
         self, dialogue: DialogueLike, thread_id: str | None, overrides: Mapping[str, Any]

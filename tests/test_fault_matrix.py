@@ -146,11 +146,8 @@ def test_a_crisis_turn_always_answers_in_time_with_the_resources(fault: Fault) -
                 assert any("draft_crisis" in f for f in outcome.diagnostics.fallbacks), name
 
 
-@pytest.mark.timeout(120)
-@pytest.mark.parametrize("fault", FAULTS)
-def test_the_cli_ends_in_time_with_one_line_or_a_warned_fallback(
-    fault: Fault, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _cli_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The matrix's settings, as a CLI user sets them: in the environment."""
     for name, value in {
         "EMOSTAGE_TIMEOUT": TIMEOUT_S,
         "EMOSTAGE_TURN_TIMEOUT": TURN_TIMEOUT_S,
@@ -158,11 +155,18 @@ def test_the_cli_ends_in_time_with_one_line_or_a_warned_fallback(
         "EMOSTAGE_LOCALE": "en-US",
     }.items():
         monkeypatch.setenv(name, str(value))
-    crisis = EXAMPLES / "en_breakup.json"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("fault", FAULTS)
+def test_the_cli_ends_in_time_with_one_line_or_a_warned_fallback(
+    fault: Fault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cli_settings(monkeypatch)
     with _server(fault) as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)
         started = time.monotonic()
-        result = CliRunner().invoke(app, ["respond", str(crisis)])
+        result = CliRunner().invoke(app, ["respond", str(EXAMPLES / "en_breakup.json")])
         elapsed = time.monotonic() - started
     # The CLI first checks the server (preflight), whose own wait is at most 5 s.
     assert elapsed < TURN_TIMEOUT_S + GRACE_S + 5.0
@@ -183,14 +187,8 @@ def test_chat_shows_a_person_in_crisis_the_numbers_whatever_the_server_does(
     fault: Fault, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     """The server passes the preflight (it lists the model), then fails every chat request."""
-    for name, value in {
-        "EMOSTAGE_TIMEOUT": TIMEOUT_S,
-        "EMOSTAGE_TURN_TIMEOUT": TURN_TIMEOUT_S,
-        "EMOSTAGE_MODEL_ATTEMPTS": ATTEMPTS,
-        "EMOSTAGE_LOCALE": "en-US",
-        "XDG_DATA_HOME": tmp_path,
-    }.items():
-        monkeypatch.setenv(name, str(value))
+    _cli_settings(monkeypatch)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     with _server(fault) as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)
         started = time.monotonic()
