@@ -1,8 +1,8 @@
 """LangSmith tracing, turned on in the environment, sees no client text on any entry point.
 
-A stand-in LangSmith server on 127.0.0.1 records what would have been uploaded. The last
-test is the control: with `allow_tracing`, the same server does receive the text, so the
-others would have seen a leak.
+A stand-in LangSmith server on 127.0.0.1 records what would have been uploaded. Every test
+ends with a control: with `allow_tracing`, the same server does receive a marked text, so
+the test would have seen a leak.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import importlib
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from langchain_core.tracers.langchain import wait_for_all_tracers
+from langsmith import run_trees, utils
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 from werkzeug import Request, Response
@@ -39,6 +40,7 @@ def langsmith(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
         received.append(request.get_data())
         return Response("{}", status=200, content_type="application/json")
 
+    _forget_langsmith_settings()
     server = HTTPServer(host="127.0.0.1", port=0)
     server.expect_request(re.compile(".*")).respond_with_handler(record)
     server.start()
@@ -49,7 +51,29 @@ def langsmith(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
     }.items():
         monkeypatch.setenv(name, value)
     yield received
+    wait_for_all_tracers()
+    _forget_langsmith_settings()
     server.stop()
+
+
+def _forget_langsmith_settings() -> None:
+    """LangSmith caches its environment and its client per process: start afresh.
+
+    Without this, the client made by an earlier test keeps the address of that test's
+    server, and nothing reaches this one: a leak would go unseen.
+    """
+    for cached in (utils.get_env_var, utils.get_tracer_project):
+        cast(Any, cached).cache_clear()  # lru_cache wrappers, typed as overloads
+    run_trees._CLIENT = None
+
+
+def _assert_tracing_reaches(received: list[bytes], marker: str) -> None:
+    """The control: a run that allows tracing does upload its text to the stand-in."""
+    EmoStage(ScriptedChatModel(), allow_tracing=True).respond(
+        [{"role": "client", "content": marker}]
+    )
+    wait_for_all_tracers()
+    assert any(marker.encode() in body for body in received), "tracing was not live"
 
 
 def _stream_graph() -> None:
@@ -104,11 +128,10 @@ def test_no_entry_point_uploads_client_text(
     ENTRY_POINTS[entry](tmp_path)
     wait_for_all_tracers()
     assert not any(SECRET.encode() in body for body in langsmith), entry
+    _assert_tracing_reaches(langsmith, f"Control run after {entry}: I feel tired.")
 
 
-def test_the_control_allowed_tracing_does_reach_the_stand_in_server(
+def test_the_control_alone_allowed_tracing_does_reach_the_stand_in_server(
     langsmith: list[bytes],
 ) -> None:
-    EmoStage(ScriptedChatModel(), allow_tracing=True).respond(TURN["dialogue"])
-    wait_for_all_tracers()
-    assert any(SECRET.encode() in body for body in langsmith)
+    _assert_tracing_reaches(langsmith, SECRET)
