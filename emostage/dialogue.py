@@ -7,8 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from emostage.conversation import spoken_turns
 from emostage.errors import InputError
 from emostage.files import parse_json, read_text
 from emostage.languages import Language
@@ -22,34 +21,21 @@ _LATIN = re.compile(r"[A-Za-z]")
 def parse_dialogue(data: Any) -> list[Turn]:
     """Turns from a parsed JSON document, in any accepted format.
 
-    Accepted: a list of `{role, content}`; `{"dialogue": [...]}` with that list; and the
-    KokoroChat format, whose items carry `utterance` (Japanese) or `content` (translations).
+    Accepted: a list of `{role, content}` or of chat messages; `{"dialogue": [...]}` or
+    `{"messages": [...]}` with that list; and the KokoroChat format, whose items carry
+    `utterance` (Japanese) or `content` (translations). Roles are mapped in
+    `emostage.conversation`.
 
     Raises:
         InputError: the document has none of these shapes, or no turns.
     """
-    items = data.get("dialogue") if isinstance(data, Mapping) else data
+    items = data.get("dialogue", data.get("messages")) if isinstance(data, Mapping) else data
     if not isinstance(items, list):
         raise InputError(
-            'Unknown dialogue format: expected a list of turns or {"dialogue": [...]}.'
+            'Unknown dialogue format: expected a list of turns, {"dialogue": [...]} or '
+            '{"messages": [...]}.'
         )
-    turns: list[Turn] = []
-    for index, item in enumerate(items):
-        if not isinstance(item, Mapping):
-            raise InputError(f"Turn {index} is not an object with 'role' and 'content'.")
-        text = item.get("content", item.get("utterance"))
-        if isinstance(text, str) and (bad := _not_unicode(text)) is not None:
-            raise InputError(
-                f"Turn {index} is not valid Unicode text (a lone surrogate at character "
-                f"{bad}); it was not changed or sent. Decode the source text correctly."
-            )
-        try:
-            turns.append(Turn(role=item.get("role"), content=text))
-        except ValidationError:
-            raise InputError(
-                f"Turn {index} needs 'role' (client or counselor) "
-                "and its text in 'content' or 'utterance'."
-            ) from None
+    turns = [Turn(role=role, content=text) for role, text in spoken_turns(items)]
     merged = merge_turns(turns)
     if not merged:
         raise InputError("The dialogue is empty: give at least one client turn.")
@@ -64,15 +50,6 @@ def load_dialogue(path: str | Path) -> list[Turn]:
             UTF-8 JSON or not a dialogue.
     """
     return parse_dialogue(parse_json(read_text(path), repr(str(path))))
-
-
-def _not_unicode(text: str) -> int | None:
-    """Where `text` holds a lone surrogate (no model can take it), or None."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return exc.start
-    return None
 
 
 def require_client_last(turns: Sequence[Turn]) -> None:

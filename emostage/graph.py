@@ -1,6 +1,7 @@
 """The EmoStage graph: screen and analyse the client's turn in parallel, then draft.
 
-START -> screen_risk, recognize_phase, take_perspective      (one step, in parallel)
+START -> read_messages (the `messages` and `dialogue` views in step)
+      -> screen_risk, recognize_phase, take_perspective      (one step, in parallel)
       -> plan_reply -> route_by_phase -> draft_crisis | draft_<phase> | draft_general
                                          | respond_baseline
       -> deliver_reply (pauses for a reviewer when `review` asks) -> END
@@ -10,6 +11,7 @@ The baseline (mode="baseline") runs the screen only, then one plain call.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +28,7 @@ from emostage.nodes import (
     DRAFT_CRISIS,
     DRAFT_GENERAL,
     PLAN_REPLY,
+    READ_MESSAGES,
     RECOGNIZE_PHASE,
     RESPOND_BASELINE,
     SCREEN_RISK,
@@ -38,6 +41,7 @@ from emostage.nodes.deliver_reply import make_deliver_reply
 from emostage.nodes.draft_crisis import make_draft_crisis
 from emostage.nodes.draft_reply import make_draft_reply
 from emostage.nodes.plan_reply import make_plan_reply
+from emostage.nodes.read_messages import read_messages
 from emostage.nodes.recognize_phase import make_recognize_phase
 from emostage.nodes.respond_baseline import make_respond_baseline
 from emostage.nodes.screen_risk import screen_risk
@@ -46,7 +50,6 @@ from emostage.phases import Taxonomy, load_taxonomy
 from emostage.review import REVIEW_POLICIES, ReviewPolicy
 from emostage.routing import ANALYSIS_NODES, route_by_mode, route_by_phase
 from emostage.runs import EmoStageGraph, guarded
-from emostage.sessions import register_state_types
 from emostage.state import InputState, OutputState, State
 
 AnalysisLayout = Literal["parallel", "sequential"]
@@ -59,6 +62,8 @@ def build_graph(
     checkpointer: BaseCheckpointSaver[str] | None = None,
     analysis: AnalysisLayout = "parallel",
     review: ReviewPolicy = "off",
+    interrupt_before: Sequence[str] = (),
+    interrupt_after: Sequence[str] = (),
 ) -> EmoStageGraph:
     """Compile the EmoStage graph.
 
@@ -71,10 +76,16 @@ def build_graph(
         review: `crisis` pauses before a crisis reply is delivered, `always` before every
             reply, for a person to approve, edit or replace it (see `emostage.review`).
             Needs a checkpointer (LangGraph Server and Studio bring their own).
+        interrupt_before: Node names to pause before (LangGraph's breakpoints). Set them
+            here, not on a parent graph: a parent's `interrupt_before` names only its own
+            nodes, and LangGraph ignores names of a subgraph's. Resume with
+            `invoke(None, config)` on the graph that was paused (the parent, if any).
+        interrupt_after: Node names to pause after.
 
     Raises:
         TaxonomyError: a phase id collides with a built-in node or route.
-        ConfigError: an unknown review policy, or an argument of the wrong kind.
+        ConfigError: an unknown review policy or node name, or an argument of the wrong
+            kind.
     """
     if model is not None and not isinstance(model, BaseChatModel):
         raise ConfigError(
@@ -103,6 +114,7 @@ def build_graph(
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=OutputState
     )
+    builder.add_node(READ_MESSAGES, read_messages)
     builder.add_node(SCREEN_RISK, screen_risk)
     builder.add_node(CHECK_SAFETY_MODEL, make_check_safety_model(models))
     builder.add_node(RECOGNIZE_PHASE, make_recognize_phase(models, phases))
@@ -114,17 +126,28 @@ def build_graph(
         builder.add_edge(name, DELIVER_REPLY)
     builder.add_edge(DELIVER_REPLY, END)
 
+    builder.add_edge(START, READ_MESSAGES)
     if analysis == "sequential":
-        for first, then in itertools.pairwise([START, *ANALYSIS_NODES, PLAN_REPLY]):
+        for first, then in itertools.pairwise([READ_MESSAGES, *ANALYSIS_NODES, PLAN_REPLY]):
             builder.add_edge(first, then)
     else:
-        builder.add_conditional_edges(START, route_by_mode, ANALYSIS_NODES)
+        builder.add_conditional_edges(READ_MESSAGES, route_by_mode, ANALYSIS_NODES)
         for analysis_node in ANALYSIS_NODES:  # one step together: plan_reply runs once after
             builder.add_edge(analysis_node, PLAN_REPLY)
     builder.add_conditional_edges(PLAN_REPLY, route_by_phase, list(drafts))
-    # Every run of it is bounded by the turn's deadline and untraced (emostage.runs).
+    breakpoints = [*interrupt_before, *interrupt_after]
+    if unknown := sorted(set(breakpoints) - set(builder.nodes)):
+        raise ConfigError(
+            f"No node named {', '.join(map(repr, unknown))}; the nodes are: "
+            f"{', '.join(builder.nodes)}."
+        )
+    # Every run of it is bounded by the turn's deadline and untraced, and stores its state
+    # with EmoStage's types registered, whoever's checkpointer it runs on (emostage.runs).
     return guarded(
         builder.compile(
-            checkpointer=checkpointer and register_state_types(checkpointer), name="EmoStage"
+            checkpointer=checkpointer,
+            interrupt_before=list(interrupt_before),
+            interrupt_after=list(interrupt_after),
+            name="EmoStage",
         )
     )

@@ -6,6 +6,8 @@ async twins, a parent graph, LangGraph Server and Studio. All of them go through
 - the turn's deadline (`emostage.deadline`), which bounds every model call in the turn;
 - LangSmith tracing turned off, even when `LANGSMITH_TRACING=true` is set, unless the
   turn's settings say `allow_tracing`: traces would carry client text off the machine.
+And every checkpointer a run uses, its own or a parent graph's, reads and writes with
+EmoStage's state classes registered (`emostage.checkpoints`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from contextvars import Context as RunContext
 from contextvars import copy_context
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langsmith import tracing_context
 
+from emostage.checkpoints import with_state_types
 from emostage.context import Context, resolve_context
 from emostage.deadline import start_turn
 from emostage.state import InputState, OutputState, State
@@ -69,6 +73,13 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, OutputState])
         finally:
             await asyncio.create_task(steps.aclose(), context=run)
             run.run(exits.close)
+
+    def _apply_checkpointer_allowlist(
+        self, checkpointer: BaseCheckpointSaver[Any] | None
+    ) -> BaseCheckpointSaver[Any] | None:
+        """LangGraph's hook on the checkpointer of each run and state read: ours registered."""
+        applied = super()._apply_checkpointer_allowlist(checkpointer)
+        return with_state_types(applied) if applied is not None else None
 
 
 def _guarded(context: Any) -> tuple[RunContext, ExitStack]:

@@ -21,36 +21,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import filelock
 import platformdirs
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from emostage.checkpoints import state_serializer
 from emostage.errors import InputError, StoreError
-from emostage.state import CHECKPOINT_TYPES
 
-SaverT = TypeVar("SaverT", bound=BaseCheckpointSaver[str])
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _TABLES = {"checkpoints", "writes"}
 _BUSY_WAIT_S = 5.0
-
-
-def register_state_types(checkpointer: SaverT) -> SaverT:
-    """Register EmoStage's state classes with the checkpointer's serializer.
-
-    LangGraph's default serializer loads any class from a checkpoint, warning about each
-    one not on an allowlist; listing ours keeps sessions loadable with no warnings.
-    """
-    serde = getattr(checkpointer, "serde", None)
-    if isinstance(serde, JsonPlusSerializer):
-        if getattr(serde, "_allowed_msgpack_modules", None) is True:  # permissive default
-            serde = JsonPlusSerializer(allowed_msgpack_modules=())
-        checkpointer.serde = serde.with_msgpack_allowlist(CHECKPOINT_TYPES)
-    return checkpointer
 
 
 class SessionStore(SqliteSaver):
@@ -98,7 +81,7 @@ def open_store(path: Path | None = None) -> Iterator[SessionStore]:
     try:
         _check_schema(connection, path)
         connection.execute("PRAGMA secure_delete = ON")  # deleted text is overwritten
-        store = register_state_types(SessionStore(connection))
+        store = SessionStore(connection, serde=state_serializer())
         store.setup()
     except sqlite3.Error as exc:
         connection.close()

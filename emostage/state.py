@@ -6,13 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+from langchain_core.messages import AnyMessage
 from pydantic import BaseModel, BeforeValidator, Field
 
+from emostage.conversation import Role, chat_messages, spoken_turns
 from emostage.review import ReviewRecord, ReviewRequest
 from emostage.safety import RiskAssessment, RiskLevel, RiskSubject, RiskTimeframe
 from emostage.safety.watch import SafetyWatch
 
-Role = Literal["client", "counselor"]
 SupportNeed = Literal[
     "being_heard",
     "validation",
@@ -168,8 +169,13 @@ def merge_turns(turns: Iterable[Turn]) -> list[Turn]:
 
 
 def append_turns(left: list[Turn], right: list[Turn] | list[dict[str, Any]]) -> list[Turn]:
-    """Reducer: append turns, merging consecutive messages of the same speaker."""
-    incoming = [Turn.model_validate(t) for t in right]
+    """Reducer: append turns, merging consecutive messages of the same speaker.
+
+    Raises:
+        InputError: an item is not a turn (roles as in `emostage.conversation`).
+    """
+    items = [t.model_dump() if isinstance(t, Turn) else t for t in right]
+    incoming = [Turn(role=role, content=text) for role, text in spoken_turns(items)]
     if not left:
         return merge_turns(incoming)
     # `left` is merged already: only its last turn can join the incoming ones.
@@ -186,40 +192,81 @@ def merge_reports(
     return {**kept, **incoming}
 
 
+# State fields are described with pydantic's `Field` in `Annotated`, which is what reaches
+# the JSON schemas that Studio's forms show. A reducer goes last: LangGraph reads it there.
+
+
+# In the input and the output: what a chat front end sends and reads.
+ChatMessages = Annotated[
+    list[AnyMessage],
+    Field(
+        description="The conversation as chat messages (user/human is the client, "
+        "assistant/ai the counselor); each reply is appended as an AI message."
+    ),
+    chat_messages,
+]
+
+
 @dataclass(kw_only=True)
 class InputState:
-    """What a caller sends: the dialogue so far, ending with the client's turn."""
+    """What a caller sends: the conversation so far, ending with the client's turn.
 
-    dialogue: Annotated[list[Turn], append_turns] = field(default_factory=list)
+    Send it as `dialogue` or as chat `messages` (see `emostage.conversation`); in a
+    thread, send only the new turns.
+    """
+
+    dialogue: Annotated[
+        list[Turn],
+        Field(description="Turns {role: client|counselor, content}; or send messages."),
+        append_turns,
+    ] = field(default_factory=list)
+    messages: ChatMessages = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
 class OutputState:
-    """What a turn produces."""
+    """What a turn produces: the reply, as text and as a chat message, and its analysis."""
 
-    response: str = ""
-    phase: str | None = None
-    phase_rationale: str = ""
-    perspective: Perspective | None = None
-    risk: RiskAssessment | None = None
-    language: str = ""
-    safety_watch: SafetyWatch | None = None
-    review: ReviewRecord | None = None
-    reports: Annotated[dict[str, NodeReport], merge_reports] = field(default_factory=dict)
+    messages: ChatMessages = field(default_factory=list)
+    response: Annotated[str, Field(description="The delivered reply.")] = ""
+    phase: Annotated[str | None, Field(description="The session's phase (a taxonomy id).")] = None
+    phase_rationale: Annotated[str, Field(description="Why the model chose that phase.")] = ""
+    perspective: Annotated[
+        Perspective | None, Field(description="What the client likely feels, thinks and needs.")
+    ] = None
+    risk: Annotated[
+        RiskAssessment | None, Field(description="Danger signalled, for a host app to hand over.")
+    ] = None
+    language: Annotated[str, Field(description="The reply's language.")] = ""
+    safety_watch: Annotated[
+        SafetyWatch | None, Field(description="Risk carried over from earlier turns.")
+    ] = None
+    review: Annotated[
+        ReviewRecord | None, Field(description="A reviewer's decision on this reply.")
+    ] = None
+    reports: Annotated[
+        dict[str, NodeReport],
+        Field(description="Per node: time taken, model calls and any fallback."),
+        merge_reports,
+    ] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
 class State(InputState, OutputState):
     """The full working state of one turn."""
 
-    strategy: str = field(default="", metadata={"description": "Draft node chosen by the router."})
-    guard_risk: RiskAssessment | None = field(
-        default=None, metadata={"description": "The guard model's verdict, when one is set."}
+    strategy: Annotated[str, Field(description="Draft node chosen by the router.")] = ""
+    guard_risk: Annotated[
+        RiskAssessment | None, Field(description="The guard model's verdict, when one is set.")
+    ] = None
+    draft: Annotated[str, Field(description="The drafted message, undelivered.")] = ""
+    draft_appendix: Annotated[str, Field(description="Crisis resources appended to the draft.")] = (
+        ""
     )
-    draft: str = field(default="", metadata={"description": "The drafted message, undelivered."})
-    draft_appendix: str = field(
-        default="", metadata={"description": "Crisis resources appended to the draft."}
-    )
+    # `read_messages` keeps the two views of the conversation in step: these count what
+    # each already holds of the other.
+    messages_read: Annotated[int, Field(description="Messages already in the dialogue.")] = 0
+    turns_shown: Annotated[int, Field(description="Dialogue turns already in the messages.")] = 0
 
 
 # Classes stored in checkpoints, registered with the checkpointer by `build_graph`.

@@ -108,8 +108,8 @@ def test_graph_prints_the_fan_out_router_and_five_draft_nodes() -> None:
     result = runner.invoke(app, ["graph"])
     assert result.exit_code == 0
     for line in (
-        "__start__ -.-> recognize_phase",
-        "__start__ -.-> take_perspective",
+        "read_messages -.-> recognize_phase",
+        "read_messages -.-> take_perspective",
         "plan_reply -.-> draft_closing",
     ):
         assert line in result.stdout

@@ -78,9 +78,11 @@ def test_reads_kokorochat_format_in_every_language(kokorochat_dir: Path) -> None
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({"messages": []}, "Unknown dialogue format"),
+        ({"turns": []}, "Unknown dialogue format"),
+        ({"messages": []}, "empty"),
         ([], "empty"),
-        ([{"role": "therapist", "content": "x"}], "needs 'role'"),
+        ([{"role": "therapist", "content": "x"}], "unknown role 'therapist'"),
+        ([{"content": "x"}], "needs 'role'"),
         (["just a string"], "not an object"),
     ],
 )

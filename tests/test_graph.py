@@ -68,8 +68,9 @@ def test_analysis_nodes_run_in_parallel(english_dialogue: list[Turn]) -> None:
 def test_graph_is_a_fan_out_then_router() -> None:
     graph = build_graph(ScriptedChatModel()).get_graph()
     edges = {(e.source, e.target, e.conditional) for e in graph.edges}
+    assert ("__start__", "read_messages", False) in edges
     for analysis in ANALYSES:
-        assert ("__start__", analysis, True) in edges
+        assert ("read_messages", analysis, True) in edges
         assert (analysis, "plan_reply", False) in edges
     targets = {t for s, t, c in edges if s == "plan_reply" and c}
     others = {"draft_general", "draft_crisis", "respond_baseline"}

@@ -187,7 +187,12 @@ def test_analysis_json_never_reaches_the_messages_stream() -> None:
             stream_mode="messages",
         )
     )
-    assert parts == []  # every model call is tagged nostream; the reply is on "custom"
+    # Every model call is tagged nostream: what streams is the conversation's `messages`,
+    # the client's turn and the delivered reply, never an analysis or an undelivered draft.
+    assert [(m.type, m.content) for m, _ in parts] == [
+        ("human", CLIENT["en"]),
+        ("ai", SCRIPTED_REPLY),
+    ]
 
 
 @pytest.mark.integration

@@ -91,3 +91,34 @@ def test_a_model_outage_reaches_studio_and_a_crisis_turn_still_answers(
     assert error["error"] == "TransientModelError"
     assert "Cannot reach the model server" in error["message"]
     assert "call or text 988" in crisis["response"]
+
+
+def test_studio_sees_a_chat_graph(server: SyncLangGraphClient) -> None:
+    """Studio's chat view and agent-chat-ui need `messages` in the input and the output."""
+    [assistant] = server.assistants.search(graph_id="emostage")
+    schemas: Any = server.assistants.get_schemas(assistant["assistant_id"])
+    for kind in ("input_schema", "output_schema"):
+        messages = schemas[kind]["properties"]["messages"]
+        assert messages["type"] == "array" and messages["description"], kind
+
+
+def test_a_chat_thread_runs_by_messages_and_streams_only_the_reply(
+    server: SyncLangGraphClient,
+) -> None:
+    """What a chat front end does: send the new user message, stream `messages-tuple`."""
+    thread = server.threads.create()["thread_id"]
+    context = {"backend": "scripted"}
+    for text in ("Work is crushing me.", "I cry on the way home."):
+        payload: Any = {"messages": [{"role": "user", "content": text}]}
+        parts = list(
+            server.runs.stream(
+                thread, "emostage", input=payload, context=context, stream_mode="messages-tuple"
+            )
+        )
+        streamed = [p.data[0] for p in parts if p.event == "messages"]
+        assert [m["type"] for m in streamed] == ["ai"]
+        assert streamed[0]["content"].startswith("(scripted test reply)")
+    values: Any = server.threads.get_state(thread)["values"]
+    assert [m["type"] for m in values["messages"]] == ["human", "ai", "human", "ai"]
+    assert values["messages"][-1]["content"] == values["response"]
+    assert values["messages"][-1]["response_metadata"]["emostage"]["phase"] == values["phase"]

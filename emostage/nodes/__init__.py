@@ -28,12 +28,14 @@ SCREEN_RISK: AnalysisNode = "screen_risk"
 RECOGNIZE_PHASE: AnalysisNode = "recognize_phase"
 TAKE_PERSPECTIVE: AnalysisNode = "take_perspective"
 CHECK_SAFETY_MODEL: AnalysisNode = "check_safety_model"
+READ_MESSAGES = "read_messages"
 PLAN_REPLY = "plan_reply"
 DRAFT_GENERAL = "draft_general"
 DRAFT_CRISIS = "draft_crisis"
 RESPOND_BASELINE = "respond_baseline"
 DELIVER_REPLY = "deliver_reply"
 BUILTIN_NODES = (
+    READ_MESSAGES,
     SCREEN_RISK,
     CHECK_SAFETY_MODEL,
     RECOGNIZE_PHASE,

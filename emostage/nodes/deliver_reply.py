@@ -17,6 +17,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from emostage.context import Context, resolve_context
+from emostage.conversation import reply_message
 from emostage.nodes import DRAFT_CRISIS, Node
 from emostage.review import (
     ReviewDecision,
@@ -54,15 +55,29 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
             )
         for start in range(0, len(reply), CHUNK_CHARS):
             runtime.stream_writer({REPLY_KEY: reply[start : start + CHUNK_CHARS]})
+        # The same text goes into both views of the conversation, which stay in step.
         return {
             "response": reply,
             "dialogue": [Turn(role="counselor", content=reply)],
+            "messages": [reply_message(reply, _analysis(state))],
+            "messages_read": len(state.messages) + 1,
+            "turns_shown": len(state.dialogue) + 1,
             "review": record,
             "draft": "",
             "draft_appendix": "",
         }
 
     return deliver_reply
+
+
+def _analysis(state: State) -> dict[str, Any]:
+    """What the reply message carries besides its text: the turn's phase, risk, perspective."""
+    return {
+        "phase": state.phase,
+        "risk": state.risk.model_dump(mode="json") if state.risk else None,
+        "perspective": state.perspective.model_dump(mode="json") if state.perspective else None,
+        "language": state.language,
+    }
 
 
 def _request(state: State, reply: str, policy: ReviewPolicy, context: Context) -> ReviewRequest:

@@ -1,0 +1,142 @@
+"""Chat messages and EmoStage's turns: the one place that maps one to the other.
+
+EmoStage reads a dialogue of `client` and `counselor` turns. Chat apps and LangGraph's
+`messages` convention speak of `user`/`human` and `assistant`/`ai`. Both are accepted
+wherever a conversation comes in (`EmoStage.respond`, the graph's `dialogue` and
+`messages` inputs, dialogue files):
+
+| speaker            | accepted as                                                     |
+|--------------------|-----------------------------------------------------------------|
+| client             | `client`, `user`, `human`; a `HumanMessage`                     |
+| counselor          | `counselor`, `assistant`, `ai`; an `AIMessage`                  |
+| (not a turn)       | `system`, `developer`, `tool`, `function` messages, and AI      |
+|                    | messages with no text (tool calls): the host's, skipped         |
+
+The counselor's reply goes out as an `AIMessage` whose `response_metadata["emostage"]`
+holds the turn's phase, risk and perspective (`reply_message`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, cast
+
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
+from langgraph.graph.message import add_messages
+
+from emostage.errors import InputError
+
+Role = Literal["client", "counselor"]
+
+CLIENT_ROLES = frozenset({"client", "user", "human"})
+COUNSELOR_ROLES = frozenset({"counselor", "assistant", "ai"})
+HOST_ROLES = frozenset({"system", "developer", "tool", "function"})
+_INCOMPLETE = (
+    "Turn {index} needs 'role' (client or counselor) and its text in 'content' or 'utterance'."
+)
+METADATA_KEY = "emostage"
+"""The key of the turn's analysis in the reply message's `response_metadata`."""
+
+
+def speaker(role: object, index: int | None = None) -> Role | None:
+    """The dialogue role of a message's role or type; None for the host's own messages.
+
+    Raises:
+        InputError: an unknown role (of turn `index`, when given).
+    """
+    name = role.lower() if isinstance(role, str) else role
+    if name in CLIENT_ROLES:
+        return "client"
+    if name in COUNSELOR_ROLES:
+        return "counselor"
+    if name in HOST_ROLES:
+        return None
+    where = f"Turn {index} has an unknown" if index is not None else "Unknown"
+    raise InputError(
+        f"{where} role {role!r}: use client/user/human, counselor/assistant/ai, or a "
+        "system or tool message (skipped)."
+    )
+
+
+def spoken_turns(items: Sequence[object]) -> list[tuple[Role, str]]:
+    """The speaker and text of each message or `{role, content}` item that is a turn.
+
+    A dict's text is its `content` (or KokoroChat's `utterance`); a message's is its text.
+    The host's own messages (system, tool, AI tool calls with no text) are skipped.
+
+    Raises:
+        InputError: an item is not a message, has an unknown role or no text, or its text
+            is not valid Unicode (a lone surrogate, which no model can take).
+    """
+    turns: list[tuple[Role, str]] = []
+    for index, item in enumerate(items):
+        if isinstance(item, BaseMessage):
+            role, text = speaker(item.type), item.text
+        elif isinstance(item, Mapping) and item.get("role", item.get("type")) is not None:
+            role = speaker(item.get("role", item.get("type")), index)
+            text = item.get("content", item.get("utterance"))
+        elif isinstance(item, Mapping):
+            raise InputError(_INCOMPLETE.format(index=index))
+        else:
+            raise InputError(f"Turn {index} is not an object with 'role' and 'content'.")
+        if role is None or (role == "counselor" and text == ""):
+            continue
+        if not isinstance(text, str):
+            raise InputError(_INCOMPLETE.format(index=index))
+        if (bad := _lone_surrogate(text)) is not None:
+            raise InputError(
+                f"Turn {index} is not valid Unicode text (a lone surrogate at character "
+                f"{bad}); it was not changed or sent. Decode the source text correctly."
+            )
+        turns.append((role, text))
+    return turns
+
+
+def _lone_surrogate(text: str) -> int | None:
+    """Where `text` holds a lone surrogate, or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
+def chat_messages(left: list[AnyMessage], right: Any) -> list[AnyMessage]:
+    """Reducer of the `messages` channel: LangGraph's `add_messages`, with our roles too.
+
+    Items may be LangChain messages, `(role, text)` pairs or `{role, content}` dicts whose
+    role is any accepted one above.
+
+    Raises:
+        InputError: an item is not a message.
+    """
+    items = right if isinstance(right, list) else [right]
+    try:
+        merged: Any = add_messages(cast(Any, left), [_as_message(item) for item in items])
+        return cast(list[AnyMessage], merged)
+    except (ValueError, TypeError, NotImplementedError) as exc:
+        raise InputError(f"Cannot read the messages: {str(exc).splitlines()[0]}") from None
+
+
+def _as_message(item: Any) -> Any:
+    """A dict with a client or counselor role, as a message; anything else unchanged."""
+    role = item.get("role") if isinstance(item, Mapping) else None
+    if isinstance(role, str) and role.lower() in {"client", "counselor"}:
+        kind = HumanMessage if role.lower() == "client" else AIMessage
+        return kind(content=item.get("content", ""), id=item.get("id"))
+    return item
+
+
+def reply_message(reply: str, analysis: Mapping[str, Any]) -> AIMessage:
+    """The counselor's reply as a chat message, its analysis in `response_metadata`.
+
+    Args:
+        reply: The delivered reply, exactly as stored in `response`.
+        analysis: JSON-ready facts of the turn (phase, risk, perspective).
+    """
+    return AIMessage(
+        content=reply,
+        id=f"emostage-{uuid.uuid4().hex}",
+        response_metadata={METADATA_KEY: dict(analysis)},
+    )

@@ -1,0 +1,48 @@
+"""The first step of every turn: keep the two views of the conversation in step.
+
+A caller sends the conversation as `dialogue` (client and counselor turns) or as chat
+`messages` (LangGraph's convention, which Studio's chat view and chat front ends speak).
+The nodes read `dialogue`; the reply goes out on both. So new messages join the dialogue
+here, and new dialogue turns join the messages, mapped by `emostage.conversation`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+
+from emostage.conversation import spoken_turns
+from emostage.errors import InputError
+from emostage.state import State, Turn, append_turns
+
+
+def read_messages(state: State) -> dict[str, Any]:
+    """Map this turn's new messages to dialogue turns, or its new turns to messages.
+
+    Raises:
+        InputError: the turn brought both new messages and new dialogue turns.
+    """
+    new_messages = state.messages[state.messages_read :]
+    new_turns = state.dialogue[state.turns_shown :]
+    if new_messages and new_turns:
+        raise InputError(
+            "Send the conversation as 'dialogue' or as 'messages', not both in one turn."
+        )
+    if new_messages:
+        turns = [Turn(role=role, content=text) for role, text in spoken_turns(new_messages)]
+        return {
+            "dialogue": turns,
+            "messages_read": len(state.messages),
+            # The dialogue merges a speaker's consecutive messages: count after the merge.
+            "turns_shown": len(append_turns(state.dialogue, turns)),
+        }
+    shown = [
+        HumanMessage(turn.content) if turn.role == "client" else AIMessage(turn.content)
+        for turn in new_turns
+    ]
+    return {
+        "messages": shown,
+        "messages_read": len(state.messages) + len(shown),
+        "turns_shown": len(state.dialogue),
+    }
