@@ -74,7 +74,7 @@ def test_respond_reads_stdin_and_honours_ablation_flags() -> None:
 def test_user_errors_are_one_line_and_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
     files = {
         "bad_json": '{"dialogue": [',
-        "unknown_format": '{"messages": []}',
+        "unknown_format": '{"turns": []}',
         "empty": '{"dialogue": []}',
         "counselor_last": '[{"role": "counselor", "content": "Hello."}]',
     }
