@@ -88,7 +88,7 @@ def test_a_malformed_ollama_host_breaks_only_what_needs_ollama(host: str) -> Non
 def test_names_with_brackets_print_verbatim(name: str, tmp_path: Path) -> None:
     line = one_line(run("respond", str(tmp_path / name)))
     assert name in line
-    session = run("sessions", "delete", name, env={"XDG_DATA_HOME": str(tmp_path)})
+    session = run("sessions", "delete", name, "--yes", env={"XDG_DATA_HOME": str(tmp_path)})
     assert name in one_line(session)
 
 

@@ -71,7 +71,7 @@ def test_any_bytes_on_stdin_or_in_a_file(data: bytes, tmp_path: Path) -> None:
 @given(name=st.text(max_size=30))
 def test_any_session_or_taxonomy_name(name: str, tmp_path: Path) -> None:
     env = SCRIPTED | {"XDG_DATA_HOME": str(tmp_path)}
-    deleted = CliRunner().invoke(app, ["sessions", "delete", name], env=env)
+    deleted = CliRunner().invoke(app, ["sessions", "delete", name, "--yes"], env=env)
     assert deleted.exit_code == 2 and "Traceback" not in deleted.output
     assert len(deleted.stderr.strip().splitlines()) == 1
     graph = CliRunner().invoke(app, ["graph", "--taxonomy", name or "''"], env=env)

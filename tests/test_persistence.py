@@ -70,9 +70,44 @@ def test_sessions_can_be_listed_and_erased(tmp_path: Path, monkeypatch: pytest.M
     assert store.stat().st_mode & 0o777 == 0o600
     assert b"A private sentence." in store.read_bytes()
 
-    deleted = runner.invoke(app, ["sessions", "delete", "anna"])
+    deleted = runner.invoke(app, ["sessions", "delete", "anna", "--yes"])
     assert deleted.exit_code == 0
     assert b"A private sentence." not in store.read_bytes()  # vacuumed, not just unlinked
     assert "no sessions stored" in runner.invoke(app, ["sessions", "list"]).stderr
-    again = runner.invoke(app, ["sessions", "delete", "anna"])
+    again = runner.invoke(app, ["sessions", "delete", "anna", "--yes"])
     assert again.exit_code == 2 and "No session named 'anna'" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("answer", "kept"), [("n\n", True), ("\n", True), ("", True), ("y\n", False)]
+)
+def test_sessions_delete_asks_first(
+    answer: str, kept: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("EMOSTAGE_BACKEND", "scripted")
+    runner = CliRunner()
+    runner.invoke(app, ["chat", "--session", "[b]ob"], input="Something private.\n/quit\n")
+    asked = runner.invoke(app, ["sessions", "delete", "[b]ob"], input=answer)
+    assert "Erase session '[b]ob'" in asked.stdout  # the name shown as written, not markup
+    assert asked.exit_code == (1 if kept else 0)
+    listed = runner.invoke(app, ["sessions", "list"]).stdout
+    assert ("[b]ob" in listed) is kept
+    if kept:
+        assert "was not deleted" in asked.stderr
+
+
+def test_chat_takes_the_mode_and_the_ablation_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("EMOSTAGE_BACKEND", "scripted")
+    runner = CliRunner()
+    for flags in (["--mode", "baseline"], ["--no-phase"], ["--no-perspective"]):
+        done = runner.invoke(app, ["chat", *flags], input="I can't sleep.\n/quit\n")
+        assert done.exit_code == 0, done.output
+        assert "(scripted test reply)" in done.stdout
+    # With no phase recognized, the reply's label is "-", as in baseline mode.
+    assert "(-)" in runner.invoke(app, ["chat", "--no-phase"], input="Hi.\n/quit\n").stdout
+    bad = runner.invoke(app, ["chat", "--mode", "loud"], input="Hi.\n/quit\n")
+    assert bad.exit_code == 2

@@ -66,7 +66,7 @@ def test_a_second_process_on_a_session_is_refused_and_nothing_is_lost(tmp_path: 
 
     second = emostage("chat", "--session", "shared", input="Me too.\n", data_home=tmp_path)
     assert "is in use by another emostage process" in one_error_line(second)
-    delete = emostage("sessions", "delete", "shared", data_home=tmp_path)
+    delete = emostage("sessions", "delete", "shared", "--yes", data_home=tmp_path)
     assert "is in use" in one_error_line(delete)
     other = emostage("chat", "--session", "another", input="Hello.\n/quit\n", data_home=tmp_path)
     assert other.returncode == 0, other.stderr  # other sessions are free meanwhile
@@ -164,7 +164,7 @@ def test_delete_erases_the_text_while_another_process_has_the_store_open(tmp_pat
     )
     try:
         time.sleep(0.5)
-        deleted = emostage("sessions", "delete", "gone", data_home=tmp_path)
+        deleted = emostage("sessions", "delete", "gone", "--yes", data_home=tmp_path)
         assert deleted.returncode == 0, deleted.stderr
         for path in store.parent.glob("sessions.sqlite*"):
             assert b"Erase this sentence." not in path.read_bytes(), path

@@ -10,6 +10,7 @@ import uuid
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from emostage.api import EmoStage
 from emostage.cli.options import (
@@ -33,7 +34,7 @@ from emostage.cli.options import (
     warn_fallbacks,
 )
 from emostage.dialogue import load_dialogue, parse_dialogue
-from emostage.errors import StoreError
+from emostage.errors import InputError, StoreError
 from emostage.files import decode, parse_json, read_limited
 from emostage.graph import build_graph
 from emostage.llm import describe_model
@@ -132,6 +133,9 @@ def chat(
     base_url: BaseUrl = None,
     language: Language = None,
     taxonomy: TaxonomyOpt = "ivey",
+    mode: Mode = None,
+    no_perspective: NoPerspective = False,
+    no_phase: NoPhase = False,
     review: Annotated[
         bool,
         typer.Option(
@@ -148,6 +152,9 @@ def chat(
             stage = build_stage(
                 taxonomy,
                 saver,
+                no_perspective=no_perspective,
+                no_phase=no_phase,
+                mode=mode,
                 model=model,
                 backend=backend,
                 model_path=model_path,
@@ -164,6 +171,15 @@ def chat(
                     _chat_turn(stage, name, line)
 
     run_action(debug, action)
+
+
+def _confirmed(question: str) -> bool:
+    """Ask a yes/no question on the terminal; no answer (end of input) is no."""
+    try:
+        answer = out.input(f"{escape(question)} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _ask() -> str | None:
@@ -275,12 +291,18 @@ def sessions_list(debug: Debug = False) -> None:
 @sessions.command("delete")
 def sessions_delete(
     name: Annotated[str, typer.Argument(help="The session to erase.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     debug: Debug = False,
 ) -> None:
-    """Erase one session and every message in it."""
+    """Erase one session and every message in it (asks first, unless --yes)."""
 
     def action() -> None:
         with session_lock(name), open_store() as saver:
+            if saver.get_tuple({"configurable": {"thread_id": name}}) is None:
+                raise InputError(f"No session named {name!r}; see `emostage sessions list`.")
+            if not yes and not _confirmed(f"Erase session {name!r} and every message in it?"):
+                say(err, f"session {name!r} was not deleted")
+                raise typer.Exit(1)
             delete_session(saver, name)
         say(out, f"deleted session {name!r}")
 
