@@ -119,12 +119,20 @@ def chat_messages(left: list[AnyMessage], right: Any) -> list[AnyMessage]:
         raise InputError(f"Cannot read the messages: {str(exc).splitlines()[0]}") from None
 
 
+def message_of(role: Role, text: str, message_id: str | None = None) -> AnyMessage:
+    """A dialogue turn as a chat message: the client's is human, the counselor's AI."""
+    kind = HumanMessage if role == "client" else AIMessage
+    return kind(content=text, id=message_id)
+
+
 def _as_message(item: Any) -> Any:
-    """A dict with a client or counselor role, as a message; anything else unchanged."""
+    """A `{role, content}` dict of a client or counselor role, as a message; else unchanged.
+
+    LangGraph's `add_messages` knows user/human and assistant/ai, not our own role names.
+    """
     role = item.get("role") if isinstance(item, Mapping) else None
-    if isinstance(role, str) and role.lower() in {"client", "counselor"}:
-        kind = HumanMessage if role.lower() == "client" else AIMessage
-        return kind(content=item.get("content", ""), id=item.get("id"))
+    if isinstance(role, str) and role.lower() in ("client", "counselor"):
+        return message_of(cast(Role, role.lower()), item.get("content", ""), item.get("id"))
     return item
 
 

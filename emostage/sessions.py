@@ -139,6 +139,12 @@ def list_sessions(saver: SqliteSaver) -> list[SessionInfo]:
     return sorted(latest.values(), key=lambda info: info.name)
 
 
+def require_session(saver: SqliteSaver, name: str) -> None:
+    """Raise `InputError` unless session `name` is stored."""
+    if saver.get_tuple({"configurable": {"thread_id": name}}) is None:
+        raise InputError(f"No session named {name!r}; see `emostage sessions list`.")
+
+
 def delete_session(saver: SqliteSaver, name: str) -> None:
     """Erase a session: its rows, the freed pages (vacuum) and the WAL.
 
@@ -146,8 +152,7 @@ def delete_session(saver: SqliteSaver, name: str) -> None:
         InputError: there is no such session.
         StoreError: another process reads the store, so the WAL could not be emptied.
     """
-    if saver.get_tuple({"configurable": {"thread_id": name}}) is None:
-        raise InputError(f"No session named {name!r}; see `emostage sessions list`.")
+    require_session(saver, name)
     saver.delete_thread(name)
     saver.conn.execute("VACUUM")
     ends = time.monotonic() + _BUSY_WAIT_S

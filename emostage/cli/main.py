@@ -34,13 +34,20 @@ from emostage.cli.options import (
     warn_fallbacks,
 )
 from emostage.dialogue import load_dialogue, parse_dialogue
-from emostage.errors import InputError, StoreError
+from emostage.errors import StoreError
 from emostage.files import decode, parse_json, read_limited
 from emostage.graph import build_graph
 from emostage.llm import describe_model
 from emostage.nodes import DRAFT_CRISIS
 from emostage.review import ReviewRequest
-from emostage.sessions import delete_session, list_sessions, open_store, session_lock, store_path
+from emostage.sessions import (
+    delete_session,
+    list_sessions,
+    open_store,
+    require_session,
+    session_lock,
+    store_path,
+)
 from emostage.state import Reply
 
 app = typer.Typer(
@@ -298,8 +305,7 @@ def sessions_delete(
 
     def action() -> None:
         with session_lock(name), open_store() as saver:
-            if saver.get_tuple({"configurable": {"thread_id": name}}) is None:
-                raise InputError(f"No session named {name!r}; see `emostage sessions list`.")
+            require_session(saver, name)  # before asking about it
             if not yes and not _confirmed(f"Erase session {name!r} and every message in it?"):
                 say(err, f"session {name!r} was not deleted")
                 raise typer.Exit(1)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage
-
-from emostage.conversation import spoken_turns
+from emostage.conversation import message_of, spoken_turns
 from emostage.errors import InputError
 from emostage.state import State, Turn, append_turns
 
@@ -37,10 +35,7 @@ def read_messages(state: State) -> dict[str, Any]:
             # The dialogue merges a speaker's consecutive messages: count after the merge.
             "turns_shown": len(append_turns(state.dialogue, turns)),
         }
-    shown = [
-        HumanMessage(turn.content) if turn.role == "client" else AIMessage(turn.content)
-        for turn in new_turns
-    ]
+    shown = [message_of(turn.role, turn.content) for turn in new_turns]
     return {
         "messages": shown,
         "messages_read": len(state.messages) + len(shown),
