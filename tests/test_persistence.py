@@ -90,6 +90,7 @@ def test_sessions_delete_asks_first(
     runner.invoke(app, ["chat", "--session", "[b]ob"], input="Something private.\n/quit\n")
     asked = runner.invoke(app, ["sessions", "delete", "[b]ob"], input=answer)
     assert "Erase session '[b]ob'" in asked.stdout  # the name shown as written, not markup
+    assert "[y/N]" in asked.stdout  # the default is shown, not eaten as a markup tag
     assert asked.exit_code == (1 if kept else 0)
     listed = runner.invoke(app, ["sessions", "list"]).stdout
     assert ("[b]ob" in listed) is kept

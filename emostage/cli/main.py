@@ -183,7 +183,7 @@ def chat(
 def _confirmed(question: str) -> bool:
     """Ask a yes/no question on the terminal; no answer (end of input) is no."""
     try:
-        answer = out.input(f"{escape(question)} [y/N] ")
+        answer = out.input(escape(f"{question} [y/N] "))
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
