@@ -1,13 +1,15 @@
-"""Model calls that never crash a turn on a bad answer: retry, then fall back and say so."""
+"""Model calls that never crash a turn on a bad answer: retry, then fall back and say so.
+
+The functions here decide what to ask and what to make of the answers. They are
+generators that yield each `ModelCall` (`result = yield from text_call(...)`), so that the
+same code runs blocking or on an event loop (`emostage.model_io.run_sync`, `run_async`).
+"""
 
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import copy_context
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Generic, Literal, TypeVar
@@ -16,22 +18,16 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
-from langgraph.constants import TAG_NOSTREAM
 from pydantic import BaseModel, ValidationError, create_model
-from tenacity import RetryCallState, Retrying, wait_exponential_jitter
 
 from emostage.context import Context
-from emostage.deadline import CallBound, CallWindow, OutputCapError, TurnTimeoutError, bounded_call
-from emostage.errors import EmoStageError, ModelUnavailableError, TransientModelError
-from emostage.llm import server_error
+from emostage.deadline import OutputCapError
+from emostage.errors import EmoStageError, ModelUnavailableError
+from emostage.model_io import Asking, ModelCall
 from emostage.state import NodeReport, PhaseAssessment
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 _BAD_ANSWER = (OutputParserException, ValidationError, ValueError)  # OutputCapError too
-_BACKOFF = wait_exponential_jitter(multiplier=0.5, max=4, jitter=0.25)
-# A call's thread is waited for this long past its deadline: the transports end a call at
-# the deadline themselves, and this only bounds a plugged-in model that does not.
-HARD_STOP_GRACE_S = 1.0
 # An analysis call may take this share of the turn's remaining time, so that a slow server
 # still leaves the draft its time: the analysis can fall back, a routine draft cannot.
 ANALYSIS_SHARE = 0.5
@@ -95,90 +91,6 @@ class NodeRun:
         return {self.node: report}
 
 
-@contextmanager
-def model_errors() -> Iterator[None]:
-    """Turn a backend's transport and server failures into `ModelUnavailableError`.
-
-    They are not bad answers: asking again at once would not fix them.
-    """
-    try:
-        yield
-    except EmoStageError:
-        raise
-    except Exception as exc:
-        if error := server_error(exc):
-            raise error from exc
-        raise
-
-
-def invoke_reliably(
-    model: Runnable[Any, Any], messages: Sequence[BaseMessage], policy: CallPolicy
-) -> Any:
-    """Invoke under a wall-clock deadline, retrying transient faults while time is left.
-
-    Each attempt is bounded by `policy.timeout_s` and the turn's deadline; between
-    attempts, jittered exponential backoff (0.5, 1, 2, then 4 s), or what a 429's
-    `Retry-After` asks, whichever is longer. No retry starts that could not end in time.
-
-    Raises:
-        CallTimeoutError: the last attempt ran out of time.
-        ModelUnavailableError: a permanent fault, or the last transient one.
-    """
-    window = CallWindow.open(policy.turn_share)
-    bounds: list[CallBound] = []
-
-    def attempt_call() -> Any:
-        bounds.append(window.bound(policy.timeout_s, policy.max_bytes))
-        with bounded_call(bounds[-1]), model_errors():
-            # Untagged, LangGraph's `messages` stream would show raw model output, JSON and
-            # unfinished drafts included; clients read the final reply (nodes/deliver_reply.py).
-            config: Any = {"tags": [TAG_NOSTREAM]}
-            return hard_stop(lambda: model.invoke(list(messages), config=config), bounds[-1])
-
-    def pause(state: RetryCallState) -> float:
-        asked = bounds[-1].retry_after_s or 0.0 if bounds else 0.0
-        return max(_BACKOFF(state), asked)
-
-    def give_up(state: RetryCallState) -> bool:
-        if state.attempt_number >= policy.attempts:
-            return True
-        # Would the pause alone outlast the call's share of the turn?
-        return window.ends is not None and time.monotonic() + pause(state) >= window.ends
-
-    retrying = Retrying(retry=_worth_retrying, stop=give_up, wait=pause, reraise=True)
-    return retrying(attempt_call)
-
-
-def _worth_retrying(state: RetryCallState) -> bool:
-    error = state.outcome.exception() if state.outcome else None
-    return isinstance(error, TransientModelError) and not isinstance(error, TurnTimeoutError)
-
-
-def hard_stop(call: Callable[[], Any], bound: CallBound) -> Any:
-    """Run `call` in a thread and stop waiting for it soon after `bound`'s deadline.
-
-    EmoStage's own backends end a call at its deadline; a plugged-in chat model may not,
-    and its hang must not become the turn's.
-    """
-    outcome: dict[str, Any] = {}
-    context = copy_context()  # the call's bound, callbacks and tracing settings go along
-
-    def run() -> None:
-        try:
-            outcome["value"] = context.run(call)
-        except BaseException as exc:  # handed to the waiting thread, raised there
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, name="emostage-model-call", daemon=True)
-    worker.start()
-    worker.join(bound.remaining() + HARD_STOP_GRACE_S)
-    if worker.is_alive():
-        raise bound.timeout_error()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
 def structured_call(
     run: NodeRun,
     structured: Runnable[Any, Any] | None,
@@ -187,7 +99,7 @@ def structured_call(
     *,
     policy: CallPolicy,
     default: SchemaT,
-) -> SchemaT:
+) -> Asking[SchemaT]:
     """Ask for `schema`; after `policy.bad_answer_retries` more bad answers, `default`.
 
     An unavailable model also yields `default`: the analysis never stops a turn, so a
@@ -198,7 +110,7 @@ def structured_call(
         run.fallback = "the chat model has no structured output: analysis skipped"
         return default
     try:
-        answer = ask_structured(structured, schema, messages, policy)
+        answer = yield from ask_structured(structured, schema, messages, policy)
     except ModelUnavailableError as exc:
         run.model_calls += 1
         run.fallback = f"model unavailable ({type(exc).__name__})"
@@ -224,7 +136,7 @@ def ask_structured(
     schema: type[SchemaT],
     messages: Sequence[BaseMessage],
     policy: CallPolicy,
-) -> StructuredAnswer[SchemaT]:
+) -> Asking[StructuredAnswer[SchemaT]]:
     """Ask for `schema`, retrying bad answers `policy.bad_answer_retries` times.
 
     `structured` is a model's `with_structured_output(schema, include_raw=True)`.
@@ -235,7 +147,7 @@ def ask_structured(
     problem = ""
     for calls in range(1, policy.bad_answer_retries + 2):
         try:
-            result: Any = invoke_reliably(structured, messages, policy)
+            result: Any = yield ModelCall(structured, messages, policy)
         except EmoStageError:  # a ValueError too, but not a bad answer
             raise
         except _BAD_ANSWER as exc:
@@ -259,13 +171,13 @@ def text_call(
     policy: CallPolicy,
     labels: Sequence[str],
     fallback: str,
-) -> str:
+) -> Asking[str]:
     """Ask for a chat message; after `policy.bad_answer_retries` more bad ones, `fallback`."""
     problem = "empty reply"
     for _ in range(policy.bad_answer_retries + 1):
         run.model_calls += 1
         try:
-            answer = invoke_reliably(model, messages, policy)
+            answer = yield ModelCall(model, messages, policy)
         except EmoStageError:  # a ValueError too, but not a bad answer
             raise
         except OutputCapError as exc:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import json
 import re
 import socket
@@ -22,7 +21,7 @@ from langchain_ollama import chat_models
 
 from emostage import Context, EmoStage, EmoStageError, ModelUnavailableError, Perspective, Reply
 from emostage.backends.ollama import normalize_host
-from emostage.backends.transport import BoundedTransport
+from emostage.backends.transport import AsyncBoundedTransport, BoundedTransport
 from emostage.llm import build_chat_model, preflight
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -136,7 +135,12 @@ def ollama_model(monkeypatch: pytest.MonkeyPatch, handler: Handler) -> BaseChatM
         )
 
     monkeypatch.setattr(chat_models, "Client", sync_client)
-    async_client = functools.partial(ollama.AsyncClient, transport=httpx.MockTransport(handler))
+
+    def async_client(**kwargs: Any) -> ollama.AsyncClient:
+        return ollama.AsyncClient(
+            **kwargs | {"transport": AsyncBoundedTransport(httpx.MockTransport(handler))}
+        )
+
     monkeypatch.setattr(chat_models, "AsyncClient", async_client)
     context = Context(
         model=MODEL, ollama_host=HOST, temperature=TEMPERATURE, request_timeout_s=TIMEOUT_S

@@ -123,4 +123,5 @@ def test_the_benchmark_smoke_run_reports_every_goal(tmp_path: Path) -> None:
     for goal in ("1. framework overhead", "2. turn time", "3. turn time", "4. prompt tokens"):
         assert goal in results
     assert "5. eval throughput" in results and "quick smoke run" in results
+    assert "6. 50 concurrent `arespond`" in results
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")

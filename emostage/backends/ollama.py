@@ -9,7 +9,7 @@ import httpx
 from langchain_core.language_models import BaseChatModel
 
 from emostage.backends import Backend, Fingerprint
-from emostage.backends.transport import BoundedTransport, one_line
+from emostage.backends.transport import AsyncBoundedTransport, BoundedTransport, one_line
 from emostage.context import Context
 from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError
 
@@ -95,7 +95,7 @@ def build_ollama(context: Context) -> BaseChatModel:
 
     `keep_alive` keeps the model loaded between turns (a reload costs seconds), and
     `num_ctx` is set explicitly: Ollama's default window can be shorter than a transcript.
-    The transport holds each call to its deadline and output cap (`BoundedTransport`).
+    The transports hold each call to its deadline and output cap (`BoundedTransport`).
     """
     ollama_client_module()
     from langchain_ollama import ChatOllama
@@ -110,6 +110,7 @@ def build_ollama(context: Context) -> BaseChatModel:
         keep_alive=KEEP_ALIVE,
         client_kwargs={"timeout": context.request_timeout_s},
         sync_client_kwargs={"transport": BoundedTransport()},
+        async_client_kwargs={"transport": AsyncBoundedTransport()},
     )
 
 

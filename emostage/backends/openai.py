@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from emostage.backends import Backend, Fingerprint
 from emostage.backends.structured import parse_structured
-from emostage.backends.transport import BoundedTransport, one_line
+from emostage.backends.transport import AsyncBoundedTransport, BoundedTransport, one_line
 from emostage.context import Context
 from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError
 
@@ -71,6 +71,9 @@ def build_openai(context: Context) -> BaseChatModel:
         timeout=context.request_timeout_s,
         max_retries=0,  # EmoStage retries transient faults itself, for every backend
         http_client=httpx.Client(transport=BoundedTransport(), timeout=context.request_timeout_s),
+        http_async_client=httpx.AsyncClient(
+            transport=AsyncBoundedTransport(), timeout=context.request_timeout_s
+        ),
     )
 
 

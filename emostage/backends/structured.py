@@ -58,7 +58,15 @@ class _ParsedAnswer(RunnableSerializable[LanguageModelInput, Any]):
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Any:
         """Answer, then parse; with `include_raw`, parsing errors are returned, not raised."""
-        raw = self.model.invoke(input, config)
+        return self._parsed(self.model.invoke(input, config))
+
+    async def ainvoke(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        """`invoke`, awaiting the model on the event loop."""
+        return self._parsed(await self.model.ainvoke(input, config))
+
+    def _parsed(self, raw: Any) -> Any:
         parsed: BaseModel | None = None
         error: Exception | None = None
         try:

@@ -15,6 +15,7 @@ from emostage.calls import CallPolicy, StructuredAnswer, ask_structured
 from emostage.context import Context
 from emostage.evaluation.examples import Example
 from emostage.messages import transcript
+from emostage.model_io import run_sync
 from emostage.prompts import load_judge_prompts, load_prompts
 
 
@@ -74,7 +75,7 @@ class Judge:
             HumanMessage(prompts.reply_header + "\n" + reply),
             HumanMessage(prompts.score_instruction),
         ]
-        return ask_structured(self._scores, TurnScores, messages, self.policy)
+        return run_sync(ask_structured(self._scores, TurnScores, messages, self.policy))
 
     def compare(self, example: Example, first: str, second: str) -> StructuredAnswer[PairVerdict]:
         """Prefer `first` (shown as A), `second` (B), or neither."""
@@ -85,7 +86,7 @@ class Judge:
             HumanMessage(prompts.pair_header_b + "\n" + second),
             HumanMessage(prompts.pair_instruction),
         ]
-        return ask_structured(self._verdicts, PairVerdict, messages, self.policy)
+        return run_sync(ask_structured(self._verdicts, PairVerdict, messages, self.policy))
 
     @cached_property
     def _scores(self) -> Runnable[Any, Any]:

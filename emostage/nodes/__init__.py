@@ -1,26 +1,35 @@
 """Graph nodes, one per file, and what they share: their names and their skeleton.
 
-Every node opens the same way (the turn's settings, its view of the dialogue, a report) and
-closes the same way (the report, with timing and any fallback, joins the state). `node`
-writes that once; a node's own file holds only what it decides.
+Every node that asks the model opens the same way (the turn's settings, its view of the
+dialogue, a report) and closes the same way (the report, with timing and any fallback,
+joins the state). `node` writes that once; a node's own file holds only what it decides.
+
+Its body is a generator of `(state, step)` that yields model calls
+(`answer = yield from text_call(...)`). `node` makes of it a runnable with both a sync
+and an async entry: `invoke`/`stream` carry the calls out blocking, `ainvoke`/`astream`
+await them on the event loop, with no thread in between.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langgraph.runtime import Runtime
+from langchain_core.runnables import Runnable, RunnableConfig
+from langgraph.runtime import Runtime, get_runtime
 
 from emostage.calls import NodeRun
 from emostage.context import Context, resolve_context
 from emostage.messages import TurnView
+from emostage.model_io import Asking, run_async, run_sync
 from emostage.state import State
 
-# A node takes the State and the Runtime (LangGraph passes it by the parameter's name,
-# `runtime`) and returns a state update.
-Node = Callable[..., dict[str, Any]]
+# A node: a function of the State and the Runtime (LangGraph passes it by the parameter's
+# name, `runtime`) returning a state update; or, for nodes that ask the model, a `ModelNode`.
+Node = Callable[..., dict[str, Any]] | Runnable[State, dict[str, Any]]
+# A node body: a generator that yields model calls, or (asking nothing) a plain function.
+NodeBody = Callable[[State, "Step"], Asking[dict[str, Any]] | dict[str, Any]]
 
 # The names of the graph's nodes: the one place they are spelled.
 AnalysisNode = Literal["screen_risk", "recognize_phase", "take_perspective", "check_safety_model"]
@@ -65,19 +74,46 @@ class Step:
     runtime: Runtime[Context]
 
 
-def node(name: str) -> Callable[[Callable[[State, Step], dict[str, Any]]], Node]:
-    """Make a node of a body `(state, step) -> update`; the node's report joins the update."""
+class ModelNode(Runnable[State, dict[str, Any]]):
+    """A node that asks the model, runnable blocking (`invoke`) or on the event loop.
 
-    def wrap(body: Callable[[State, Step], dict[str, Any]]) -> Node:
-        def run_node(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-            context = resolve_context(runtime.context)
-            view = TurnView.of(state.dialogue, context)
-            step = Step(context, view, NodeRun(name, view.number), runtime)
-            update = body(state, step)
-            return {**update, "reports": step.run.report()}
+    LangGraph calls `invoke` on the sync paths and `ainvoke` on the async ones; a plain
+    function node would instead run in a thread on the async paths.
+    """
 
-        run_node.__name__ = run_node.__qualname__ = name
-        return run_node
+    def __init__(self, name: str, body: NodeBody) -> None:
+        """A node called `name` that runs `body`; its report joins the update."""
+        self.name: str = name
+        self.body = body
+
+    def invoke(
+        self, input: State, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Run the node, making its model calls one by one."""
+        return run_sync(self._run(input))
+
+    async def ainvoke(
+        self, input: State, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Run the node, awaiting its model calls on the event loop."""
+        return await run_async(self._run(input))
+
+    def _run(self, state: State) -> Asking[dict[str, Any]]:
+        name = str(self.name)
+        runtime = get_runtime(Context)
+        context = resolve_context(runtime.context)
+        view = TurnView.of(state.dialogue, context)
+        step = Step(context, view, NodeRun(name, view.number), runtime)
+        done = self.body(state, step)
+        update = (yield from done) if isinstance(done, Generator) else done
+        return {**update, "reports": step.run.report()}
+
+
+def node(name: str) -> Callable[[NodeBody], ModelNode]:
+    """Make a node of a body `(state, step)` that returns an update, yielding model calls."""
+
+    def wrap(body: NodeBody) -> ModelNode:
+        return ModelNode(name, body)
 
     return wrap
 

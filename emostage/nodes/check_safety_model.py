@@ -7,6 +7,7 @@ from typing import Any
 
 from emostage.calls import ANALYSIS_SHARE, CallPolicy, text_call
 from emostage.llm import ModelSource
+from emostage.model_io import Asking
 from emostage.nodes import CHECK_SAFETY_MODEL, Node, Step, node
 from emostage.safety.guard import guard_adapter
 from emostage.state import State
@@ -16,14 +17,14 @@ def make_check_safety_model(models: ModelSource) -> Node:
     """A node that asks `Context.safety_model` about the client's latest turn."""
 
     @node(CHECK_SAFETY_MODEL)
-    def check_safety_model(state: State, step: Step) -> dict[str, Any]:
+    def check_safety_model(state: State, step: Step) -> Asking[dict[str, Any]]:
         context = step.context
         if not context.safety_model:
             step.run.skipped = True
             return {"guard_risk": None}
         adapter = guard_adapter(context.safety_model)
         guard = replace(context, model=context.safety_model, temperature=0.0, max_tokens=32)
-        answer = text_call(
+        answer = yield from text_call(
             step.run,
             models.get(guard),
             adapter.messages(step.view.turns[-1].content),

@@ -15,6 +15,7 @@ from typing import Any
 from emostage.calls import CallPolicy, text_call
 from emostage.errors import ModelUnavailableError
 from emostage.llm import ModelSource
+from emostage.model_io import Asking
 from emostage.nodes import DRAFT_CRISIS, Node, Step, drafted, node
 from emostage.prompts import PromptSet
 from emostage.safety import RiskAssessment, crisis_resources
@@ -25,11 +26,11 @@ def make_draft_crisis(models: ModelSource) -> Node:
     """A node that answers a crisis turn, with or without a working model."""
 
     @node(DRAFT_CRISIS)
-    def draft_crisis(state: State, step: Step) -> dict[str, Any]:
+    def draft_crisis(state: State, step: Step) -> Asking[dict[str, Any]]:
         context, view = step.context, step.view
         instruction, fallback, header = _texts(view.prompts, state.risk or RiskAssessment())
         try:
-            message = text_call(
+            message = yield from text_call(
                 step.run,
                 models.get(context),
                 view.ask(instruction),

@@ -7,6 +7,7 @@ from typing import Any
 from emostage.calls import CallPolicy, text_call
 from emostage.llm import ModelSource
 from emostage.messages import draft_instruction
+from emostage.model_io import Asking
 from emostage.nodes import DRAFT_GENERAL, Node, Step, draft_node, drafted, node
 from emostage.phases import Taxonomy
 from emostage.state import PhaseAssessment, State
@@ -16,7 +17,7 @@ def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None)
     """A draft node for `phase`, or the phase-neutral one when `phase` is None."""
 
     @node(draft_node(phase) if phase else DRAFT_GENERAL)
-    def draft_reply(state: State, step: Step) -> dict[str, Any]:
+    def draft_reply(state: State, step: Step) -> Asking[dict[str, Any]]:
         view = step.view
         assessment = (
             PhaseAssessment(phase=state.phase, rationale=state.phase_rationale)
@@ -31,7 +32,7 @@ def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None)
             assessment=assessment,
             perspective=state.perspective,
         )
-        response = text_call(
+        response = yield from text_call(
             step.run,
             models.get(step.context),
             view.ask(instruction),

@@ -7,6 +7,7 @@ from typing import Any
 from emostage.calls import ANALYSIS_SHARE, CallPolicy, phase_schema, structured_call
 from emostage.llm import ModelSource
 from emostage.messages import phase_instruction
+from emostage.model_io import Asking
 from emostage.nodes import RECOGNIZE_PHASE, Node, Step, node
 from emostage.phases import Taxonomy
 from emostage.state import State
@@ -17,14 +18,14 @@ def make_recognize_phase(models: ModelSource, taxonomy: Taxonomy) -> Node:
     schema = phase_schema(tuple(taxonomy.ids))
 
     @node(RECOGNIZE_PHASE)
-    def recognize_phase(state: State, step: Step) -> dict[str, Any]:
+    def recognize_phase(state: State, step: Step) -> Asking[dict[str, Any]]:
         context, view = step.context, step.view
         if not context.use_phase or context.mode == "baseline":
             step.run.skipped = True
             return {"phase": None, "phase_rationale": ""}
         # A failed recognition keeps the thread's last phase: sessions rarely jump.
         previous = state.phase if state.phase in taxonomy.ids else taxonomy.default_phase
-        assessment = structured_call(
+        assessment = yield from structured_call(
             step.run,
             models.structured(context.for_analysis(), schema),
             schema,

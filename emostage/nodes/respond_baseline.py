@@ -7,6 +7,7 @@ from typing import Any
 from emostage.calls import CallPolicy, text_call
 from emostage.llm import ModelSource
 from emostage.messages import baseline_messages
+from emostage.model_io import Asking
 from emostage.nodes import RESPOND_BASELINE, Node, Step, drafted, node
 from emostage.state import State
 
@@ -15,9 +16,9 @@ def make_respond_baseline(models: ModelSource) -> Node:
     """A node that answers with no perspective-taking and no phase."""
 
     @node(RESPOND_BASELINE)
-    def respond_baseline(state: State, step: Step) -> dict[str, Any]:
+    def respond_baseline(state: State, step: Step) -> Asking[dict[str, Any]]:
         context, view = step.context, step.view
-        response = text_call(
+        response = yield from text_call(
             step.run,
             models.get(context),
             baseline_messages(view.turns, view.prompts, context),

@@ -7,6 +7,7 @@ from typing import Any
 from emostage.calls import ANALYSIS_SHARE, CallPolicy, structured_call
 from emostage.llm import ModelSource
 from emostage.messages import perspective_instruction
+from emostage.model_io import Asking
 from emostage.nodes import TAKE_PERSPECTIVE, Node, Step, node
 from emostage.state import Perspective, State
 
@@ -15,12 +16,12 @@ def make_take_perspective(models: ModelSource) -> Node:
     """A node that infers the client's `Perspective`."""
 
     @node(TAKE_PERSPECTIVE)
-    def take_perspective(state: State, step: Step) -> dict[str, Any]:
+    def take_perspective(state: State, step: Step) -> Asking[dict[str, Any]]:
         context = step.context
         if not context.use_perspective or context.mode == "baseline":
             step.run.skipped = True
             return {"perspective": None}
-        perspective = structured_call(
+        perspective = yield from structured_call(
             step.run,
             models.structured(context.for_analysis(), Perspective),
             Perspective,

@@ -101,6 +101,12 @@ class FakeOllama:
         speeds = speed if isinstance(speed, Mapping) else {m: speed for m in models if speed}
         self.slots = {name: Slots(model_speed) for name, model_speed in speeds.items()}
         self.requests: list[dict[str, Any]] = []
+        self.hang_ups: list[float] = []
+        self.peak_in_flight = 0
+        """The most `/api/chat` requests waiting for their answer at once."""
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
+        """When clients closed the connection mid-answer (`time.monotonic()`), `trickle`."""
         self.served: list[tuple[SlotTiming, int]] = []
         """With a `speed`: each request's timing and generated tokens."""
         self._server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
@@ -167,6 +173,16 @@ class FakeOllama:
         return _json({"details": {"family": "fake"}, "capabilities": ["completion"]})
 
     def _chat(self, request: Request) -> Response:
+        with self._count_lock:
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        try:
+            return self._chat_answer(request)
+        finally:
+            with self._count_lock:
+                self._in_flight -= 1
+
+    def _chat_answer(self, request: Request) -> Response:
         body: dict[str, Any] = request.get_json()
         self.requests.append(body)
         fault = self._fault_now()
@@ -223,11 +239,16 @@ class FakeOllama:
     def _never_done(self, body: dict[str, Any], fault: Fault) -> Iterator[str]:
         """An answer that never ends: a line every `delay_s`, or nothing after the first."""
         line = {"model": body["model"], "created_at": _now(), "message": _message("…")}
-        while not self._stopping.is_set():
-            yield json.dumps({**line, "done": False}) + "\n"
-            while fault == "stall" and not self._stopping.wait(1.0):
-                pass
-            self._stopping.wait(self.delay_s)
+        try:
+            while not self._stopping.is_set():
+                yield json.dumps({**line, "done": False}) + "\n"
+                while fault == "stall" and not self._stopping.wait(1.0):
+                    pass
+                self._stopping.wait(self.delay_s)
+        finally:
+            # Closed early: the next line could not be written, the client had hung up.
+            if not self._stopping.is_set():
+                self.hang_ups.append(time.monotonic())
 
     def _stream(
         self, body: dict[str, Any], answer: AIMessage, fault: Fault | None

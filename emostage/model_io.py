@@ -1,0 +1,210 @@
+"""Running model calls, sync or async, under a deadline, retrying transient faults.
+
+The code that decides what to ask (`emostage.calls`, the nodes) is written once, as
+generators that yield a `ModelCall` and receive its answer. `run_sync` and `run_async`
+carry the calls out:
+- `run_sync` calls `model.invoke` (the `respond` and `stream` paths);
+- `run_async` awaits `model.ainvoke` on the event loop, with no thread in between (the
+  `arespond` and `astream` paths): cancelling the awaiting task cancels the HTTP request,
+  and a thousand waiting turns cost no threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import copy_context
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable
+from langgraph.constants import TAG_NOSTREAM
+from tenacity import AsyncRetrying, RetryCallState, Retrying, wait_exponential_jitter
+
+from emostage.deadline import CallBound, CallWindow, TurnTimeoutError, bounded_call
+from emostage.errors import EmoStageError, TransientModelError
+from emostage.llm import server_error
+
+if TYPE_CHECKING:
+    from emostage.calls import CallPolicy
+
+T = TypeVar("T")
+# A computation that asks the model: it yields calls, receives answers, returns a `T`.
+Asking = Generator["ModelCall", Any, T]
+
+_BACKOFF = wait_exponential_jitter(multiplier=0.5, max=4, jitter=0.25)
+# A call is waited for this long past its deadline: the transports end a call at the
+# deadline themselves, and this only bounds a plugged-in model that does not.
+HARD_STOP_GRACE_S = 1.0
+# Untagged, LangGraph's `messages` stream would show raw model output, JSON and unfinished
+# drafts included; clients read the final reply (nodes/deliver_reply.py).
+_UNSTREAMED: Any = {"tags": [TAG_NOSTREAM]}
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One model call to make: which model (or structured runnable), what to send, how."""
+
+    model: Runnable[Any, Any]
+    messages: Sequence[BaseMessage]
+    policy: CallPolicy
+
+
+def run_sync(asking: Asking[T]) -> T:
+    """Carry out `asking`'s model calls one by one, blocking; return what it returns."""
+    try:
+        call = next(asking)
+        while True:
+            try:
+                answer = invoke_reliably(call.model, call.messages, call.policy)
+            except Exception as exc:  # handed to the asking code, which may recover
+                call = asking.throw(exc)
+            else:
+                call = asking.send(answer)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+async def run_async(asking: Asking[T]) -> T:
+    """Carry out `asking`'s model calls on the event loop; return what it returns."""
+    try:
+        call = next(asking)
+        while True:
+            try:
+                answer = await ainvoke_reliably(call.model, call.messages, call.policy)
+            except Exception as exc:
+                call = asking.throw(exc)
+            else:
+                call = asking.send(answer)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    finally:
+        asking.close()  # on cancellation, the asking code's `finally` blocks run now
+
+
+@contextmanager
+def model_errors() -> Iterator[None]:
+    """Turn a backend's transport and server failures into `ModelUnavailableError`.
+
+    They are not bad answers: asking again at once would not fix them.
+    """
+    try:
+        yield
+    except EmoStageError:
+        raise
+    except Exception as exc:
+        if error := server_error(exc):
+            raise error from exc
+        raise
+
+
+class _Attempts:
+    """The retry plan of one call: a bound per attempt, backoff, and when to give up.
+
+    Each attempt is bounded by `policy.timeout_s` and the call's window of the turn's
+    time; between attempts, jittered exponential backoff (0.5, 1, 2, then 4 s), or what a
+    429's `Retry-After` asks, whichever is longer. No retry starts that could not end in
+    time.
+    """
+
+    def __init__(self, policy: CallPolicy) -> None:
+        self.policy = policy
+        self.window = CallWindow.open(policy.turn_share)
+        self.bounds: list[CallBound] = []
+
+    def next_bound(self) -> CallBound:
+        self.bounds.append(self.window.bound(self.policy.timeout_s, self.policy.max_bytes))
+        return self.bounds[-1]
+
+    def pause(self, state: RetryCallState) -> float:
+        asked = self.bounds[-1].retry_after_s or 0.0 if self.bounds else 0.0
+        return max(_BACKOFF(state), asked)
+
+    def give_up(self, state: RetryCallState) -> bool:
+        if state.attempt_number >= self.policy.attempts:
+            return True
+        # Would the pause alone outlast the call's share of the turn?
+        ends = self.window.ends
+        return ends is not None and time.monotonic() + self.pause(state) >= ends
+
+    def retry_options(self) -> dict[str, Any]:
+        return {
+            "retry": _worth_retrying,
+            "stop": self.give_up,
+            "wait": self.pause,
+            "reraise": True,
+        }
+
+
+def invoke_reliably(
+    model: Runnable[Any, Any], messages: Sequence[BaseMessage], policy: CallPolicy
+) -> Any:
+    """Invoke under a wall-clock deadline, retrying transient faults while time is left.
+
+    Raises:
+        CallTimeoutError: the last attempt ran out of time.
+        ModelUnavailableError: a permanent fault, or the last transient one.
+    """
+    attempts = _Attempts(policy)
+
+    def attempt() -> Any:
+        bound = attempts.next_bound()
+        with bounded_call(bound), model_errors():
+            return hard_stop(lambda: model.invoke(list(messages), config=_UNSTREAMED), bound)
+
+    return Retrying(**attempts.retry_options())(attempt)
+
+
+async def ainvoke_reliably(
+    model: Runnable[Any, Any], messages: Sequence[BaseMessage], policy: CallPolicy
+) -> Any:
+    """`invoke_reliably` on the event loop: the same deadline, retries and errors.
+
+    The wait is cut at the deadline by cancelling the call, which closes its connection.
+    """
+    attempts = _Attempts(policy)
+
+    async def attempt() -> Any:
+        bound = attempts.next_bound()
+        with bounded_call(bound), model_errors():
+            try:
+                async with asyncio.timeout(bound.remaining() + HARD_STOP_GRACE_S):
+                    return await model.ainvoke(list(messages), config=_UNSTREAMED)
+            except TimeoutError:
+                raise bound.timeout_error() from None
+
+    return await AsyncRetrying(**attempts.retry_options())(attempt)
+
+
+def _worth_retrying(state: RetryCallState) -> bool:
+    error = state.outcome.exception() if state.outcome else None
+    return isinstance(error, TransientModelError) and not isinstance(error, TurnTimeoutError)
+
+
+def hard_stop(call: Callable[[], Any], bound: CallBound) -> Any:
+    """Run `call` in a thread and stop waiting for it soon after `bound`'s deadline.
+
+    EmoStage's own backends end a call at its deadline; a plugged-in chat model may not,
+    and its hang must not become the turn's.
+    """
+    outcome: dict[str, Any] = {}
+    context = copy_context()  # the call's bound, callbacks and tracing settings go along
+
+    def run() -> None:
+        try:
+            outcome["value"] = context.run(call)
+        except BaseException as exc:  # handed to the waiting thread, raised there
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="emostage-model-call", daemon=True)
+    worker.start()
+    worker.join(bound.remaining() + HARD_STOP_GRACE_S)
+    if worker.is_alive():
+        raise bound.timeout_error()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
