@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import threading
 from typing import Any
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from emostage import ConfigError, EmoStage, ModelUnavailableError
+from emostage.backends.transport import AsyncBoundedTransport
 
 MODEL = "qwen2.5-7b-instruct"
 DIALOGUE = [
@@ -110,3 +114,20 @@ def test_unreachable_server() -> None:
         url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
     with pytest.raises(ModelUnavailableError, match="Cannot reach an OpenAI-compatible server"):
         EmoStage(backend="openai", base_url=url, model=MODEL).preflight()
+
+
+def test_async_turn_over_the_openai_protocol_uses_the_async_transport(
+    server: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    send = AsyncBoundedTransport.handle_async_request
+
+    async def recorded(self: AsyncBoundedTransport, request: httpx.Request) -> httpx.Response:
+        threads.append(threading.current_thread().name)
+        return await send(self, request)
+
+    monkeypatch.setattr(AsyncBoundedTransport, "handle_async_request", recorded)
+    reply = asyncio.run(stage_for(server).arespond(DIALOGUE))
+    assert reply.response == "That sounds exhausting. What has been the hardest part?"
+    assert not reply.diagnostics.fallbacks
+    assert threads == [threading.main_thread().name] * 3  # phase, perspective, draft
