@@ -9,12 +9,12 @@ LLAMA_WHEEL := $(PYTHON) emostage/backends/llamacpp_build.py
 WHEELHOUSE := build/wheelhouse
 WHEEL := dist/emostage-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
 
-.PHONY: install lint typecheck test test-fast demo dist wheelhouse bench profile studio clean
+.PHONY: install lint typecheck test test-fast demo dist wheelhouse postgres bench profile studio clean
 
 $(INSTALLED): pyproject.toml emostage/backends/llamacpp_build.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	llama="$$($(LLAMA_WHEEL))" && $(BIN)/python -m pip install --quiet "$$llama" -e '.[dev,local,openai,eval]'
+	llama="$$($(LLAMA_WHEEL))" && $(BIN)/python -m pip install --quiet "$$llama" -e '.[dev,local,openai,eval,postgres]'
 	touch $@
 
 install: $(INSTALLED)
@@ -37,8 +37,13 @@ wheelhouse: dist
 	llama="$$($(LLAMA_WHEEL))" && $(BIN)/python -m pip download --quiet --dest $(WHEELHOUSE) \
 		--find-links "$$(dirname "$$llama")" '$(WHEEL)[local]' 'setuptools>=68' wheel
 
-test: lint typecheck wheelhouse
-	$(BIN)/python -m pytest tests
+# PostgreSQL's binaries (Debian's package, installed if missing); the tests start and stop
+# their own server on 127.0.0.1.
+postgres:
+	.ci/install-postgres
+
+test: lint typecheck wheelhouse postgres
+	TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest tests
 	EMOSTAGE_BACKEND=scripted $(BIN)/python -m pytest --nbmake notebooks
 
 # The quick loop: everything but the embedded model (and the install test that uses it).

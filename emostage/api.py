@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from emostage.review import ReviewDecision, ReviewPolicy, ReviewRequest
 from emostage.safety import RiskAssessment
 from emostage.safety.guard import guard_adapter
 from emostage.safety.resources import check_locale
+from emostage.sessions import open_store
 from emostage.state import Diagnostics, InputState, NodeReport, Reply, Turn
 
 DialogueLike = Sequence[Turn | Mapping[str, Any]] | Mapping[str, Any]
@@ -45,6 +47,7 @@ class EmoStage:
         *,
         taxonomy: Taxonomy | str | Path = "ivey",
         checkpointer: BaseCheckpointSaver[str] | None = None,
+        store: str | Path | None = None,
         analysis: AnalysisLayout = "parallel",
         review: ReviewPolicy = "off",
         **settings: Any,
@@ -55,6 +58,10 @@ class EmoStage:
             chat_model: Any LangChain chat model; default: built from the settings (Ollama).
             taxonomy: A `Taxonomy`, `ivey`, `hill` or a YAML/JSON file.
             checkpointer: Keeps threads for `respond(..., thread_id=...)`.
+            store: Or: keep threads in a session store, `postgresql://...` (many processes
+                and machines; the `postgres` extra) or a SQLite file path. Turns of one
+                thread then run one at a time, across processes. The store is opened
+                here; `close()` it, or use the object as a context manager.
             analysis: `parallel` (default) or the paper's `sequential` layout (see `build_graph`).
             review: `crisis` or `always`: a person approves, edits or replaces those replies
                 before delivery (`respond` returns `status="awaiting_review"`; continue with
@@ -73,21 +80,42 @@ class EmoStage:
             ) from None
         self.chat_model = chat_model
         self._choosing = threading.Lock()
-        if review != "off" and checkpointer is None:
-            checkpointer = InMemorySaver()  # a paused turn must be kept to be resumed
+        self._closing = ExitStack()
+        if store is not None and checkpointer is not None:
+            raise ConfigError("Give a checkpointer or a store, not both.")
         if self.context.safety_model:
             guard_adapter(self.context.safety_model)  # an unknown guard family fails now
         check_locale(self.context.locale, self.context.crisis_resources)
+        if store is not None:  # opened last: nothing after it can fail but the graph
+            checkpointer = self._closing.enter_context(open_store(store))
+        if review != "off" and checkpointer is None:
+            checkpointer = InMemorySaver()  # a paused turn must be kept to be resumed
         # With a checkpointer, "sync" puts the client's words on disk before any model call,
         # so a crash mid-turn loses nothing. (LangGraph rejects it without a checkpointer.)
         self._durability: Durability | None = "sync" if checkpointer else None
-        self.graph = build_graph(
-            chat_model,
-            taxonomy=taxonomy,
-            checkpointer=checkpointer,
-            analysis=analysis,
-            review=review,
-        )
+        try:
+            self.graph = build_graph(
+                chat_model,
+                taxonomy=taxonomy,
+                checkpointer=checkpointer,
+                analysis=analysis,
+                review=review,
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the session store this object opened (`store=`), if any."""
+        self._closing.close()
+
+    def __enter__(self) -> EmoStage:
+        """Use as a context manager: the store is closed at the end."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the store."""
+        self.close()
 
     def preflight(self) -> str:
         """Check that the configured backend is up and has the model.

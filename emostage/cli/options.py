@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 import typer
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from rich.console import Console
 from typer.core import TyperGroup
 
@@ -128,7 +128,7 @@ class OneLineErrors(TyperGroup):
 
 def build_stage(
     taxonomy: str = "ivey",
-    checkpointer: SqliteSaver | None = None,
+    checkpointer: BaseCheckpointSaver[str] | None = None,
     *,
     no_perspective: bool = False,
     no_phase: bool = False,

@@ -1,10 +1,10 @@
-"""Where chat sessions live: a SQLite checkpointer in the user's data directory.
+"""The embedded session store: a SQLite file in the user's data directory (the default).
 
 Sessions hold client words, so:
 - the directory is owner-only (0700) and the file too (0600);
 - a store that is damaged, foreign or unreadable is refused with one line, never rewritten;
-- one process at a time may use a session (`session_lock`): two writers on one thread
-  would each store a history without the other's replies;
+- the turns of a session are serialized by a file lock per session (`turn_lock`), and a
+  chat holds its session with another (`hold`): a second process is refused;
 - only each session's latest checkpoints are kept (`SessionStore`): every checkpoint
   holds the whole dialogue, so keeping all of them made the store grow with the square
   of a session's length, and kept deleted words in old copies;
@@ -13,13 +13,11 @@ Sessions hold client words, so:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +28,27 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from emostage.checkpoints import state_serializer
 from emostage.errors import InputError, StoreError
+from emostage.sessions.base import SessionStore, TurnLock, busy, lock_key
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _TABLES = {"checkpoints", "writes"}
 _BUSY_WAIT_S = 5.0
 
 
-class SessionStore(SqliteSaver):
+class SqliteSessionStore(SessionStore, SqliteSaver):
     """LangGraph's SqliteSaver, keeping only each thread's two latest checkpoints.
 
     The newest is the session; its parent may still receive a late write of the step
     that produced it. Older ones are copies of the same dialogue, shorter: they go, their
     pages are overwritten (`secure_delete`), and the WAL is emptied after each write.
     """
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        """The store in the open database `connection`, the file at `path`."""
+        SqliteSaver.__init__(self, connection, serde=state_serializer())
+        self.location = str(path)
+        self._path = path
+        self._locks = path.parent / "locks"
 
     def put(self, config: RunnableConfig, *args: Any, **kwargs: Any) -> RunnableConfig:
         """Store a checkpoint, then drop the thread's older ones and their writes."""
@@ -57,6 +63,36 @@ class SessionStore(SqliteSaver):
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return saved
 
+    def turn_lock(self, thread_id: str) -> TurnLock:
+        """A file lock per session, in the store's `locks` directory."""
+        _private_directory(self._locks)
+        return _FileTurnLock(self._locks / f"turn-{lock_key('turn', thread_id)}.lock", thread_id)
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[None]:
+        """Hold session `name` for this process while the block runs."""
+        with session_lock(name, self._path):
+            yield
+
+    def erase(self, name: str) -> None:
+        """Delete the session's rows, then vacuum the file and empty the WAL."""
+        delete_session(self, name)
+
+
+class _FileTurnLock(TurnLock):
+    def __init__(self, path: Path, thread_id: str) -> None:
+        self._lock = filelock.FileLock(path, mode=0o600, thread_local=False)
+        self._thread_id = thread_id
+
+    def acquire(self, wait_s: float) -> None:
+        try:
+            self._lock.acquire(timeout=wait_s)
+        except filelock.Timeout:
+            raise busy(self._thread_id, wait_s) from None
+
+    def release(self) -> None:
+        self._lock.release()
+
 
 def store_path() -> Path:
     """The SQLite file of all sessions (on Linux ~/.local/share/emostage/sessions.sqlite)."""
@@ -64,7 +100,7 @@ def store_path() -> Path:
 
 
 @contextmanager
-def open_store(path: Path | None = None) -> Iterator[SessionStore]:
+def open_store(path: Path | None = None) -> Iterator[SqliteSessionStore]:
     """The session checkpointer, created owner-only on first use.
 
     Raises:
@@ -81,7 +117,7 @@ def open_store(path: Path | None = None) -> Iterator[SessionStore]:
     try:
         _check_schema(connection, path)
         connection.execute("PRAGMA secure_delete = ON")  # deleted text is overwritten
-        store = SessionStore(connection, serde=state_serializer())
+        store = SqliteSessionStore(connection, path)
         store.setup()
     except sqlite3.Error as exc:
         connection.close()
@@ -104,8 +140,7 @@ def session_lock(name: str, path: Path | None = None) -> Iterator[None]:
         raise InputError("A session name must not be empty.")
     locks = (path or store_path()).parent / "locks"
     _private_directory(locks)
-    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    lock = filelock.FileLock(locks / f"{digest}.lock", mode=0o600)
+    lock = filelock.FileLock(locks / f"{lock_key('session', name)}.lock", mode=0o600)
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:
@@ -119,40 +154,14 @@ def session_lock(name: str, path: Path | None = None) -> Iterator[None]:
         lock.release()
 
 
-@dataclass(frozen=True)
-class SessionInfo:
-    """A stored session, as `emostage sessions list` shows it."""
-
-    name: str
-    turns: int
-    updated: str
-
-
-def list_sessions(saver: SqliteSaver) -> list[SessionInfo]:
-    """Every stored session, by name."""
-    latest: dict[str, SessionInfo] = {}
-    for saved in saver.list(None):  # newest checkpoint of each thread comes first
-        name = saved.config["configurable"]["thread_id"]
-        if name not in latest:
-            turns = len(saved.checkpoint["channel_values"].get("dialogue", []))
-            latest[name] = SessionInfo(name, turns, saved.checkpoint["ts"][:19])
-    return sorted(latest.values(), key=lambda info: info.name)
-
-
-def require_session(saver: SqliteSaver, name: str) -> None:
-    """Raise `InputError` unless session `name` is stored."""
-    if saver.get_tuple({"configurable": {"thread_id": name}}) is None:
-        raise InputError(f"No session named {name!r}; see `emostage sessions list`.")
-
-
-def delete_session(saver: SqliteSaver, name: str) -> None:
+def delete_session(saver: SqliteSessionStore, name: str) -> None:
     """Erase a session: its rows, the freed pages (vacuum) and the WAL.
 
     Raises:
         InputError: there is no such session.
         StoreError: another process reads the store, so the WAL could not be emptied.
     """
-    require_session(saver, name)
+    saver.require(name)
     saver.delete_thread(name)
     saver.conn.execute("VACUUM")
     ends = time.monotonic() + _BUSY_WAIT_S

@@ -1,0 +1,82 @@
+"""A throwaway PostgreSQL server on 127.0.0.1 for the tests: Debian's binaries, a temp cluster.
+
+PostgreSQL refuses to run as root, so as root the cluster belongs to `nobody`. The
+server listens on a free port on 127.0.0.1 only, trusts local connections (it lives for
+one test session, in a directory only it and root can read), and is stopped and removed
+at the end. `make test` installs the Debian package first if it is missing
+(`.ci/install-postgres`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+UNPRIVILEGED = "nobody"
+DATABASE = "emostage_test"
+
+
+def binaries() -> Path | None:
+    """The directory of `initdb` and `pg_ctl`, or None when PostgreSQL is not installed."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        candidates.insert(0, str(Path(on_path).resolve().parent))
+    for folder in candidates:
+        if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
+            return Path(folder)
+    return None
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Start a server; yield the URL of its empty test database; stop and remove it."""
+    bin_dir = binaries()
+    if bin_dir is None:
+        raise RuntimeError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="emostage-pg-"))
+    data, sockets, log = root / "data", root / "run", root / "server.log"
+    sockets.mkdir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        user = pwd.getpwnam(UNPRIVILEGED)
+        for path in (root, sockets):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", UNPRIVILEGED, "--"]
+    port = _free_port()
+
+    def run(*command: str) -> None:
+        subprocess.run(
+            [*as_user, *command], check=True, capture_output=True, text=True, timeout=120
+        )
+
+    try:
+        run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "emostage", "-E", "UTF8")
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off"
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
+        try:
+            run(
+                str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "emostage",
+                DATABASE,
+            )  # fmt: skip
+            yield f"postgresql://emostage@127.0.0.1:{port}/{DATABASE}"
+        finally:
+            with contextlib.suppress(subprocess.SubprocessError):
+                run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
