@@ -20,10 +20,9 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError, create_model
 
-from emostage.context import Context
 from emostage.deadline import OutputCapError
 from emostage.errors import EmoStageError, ModelUnavailableError
-from emostage.model_io import Asking, ModelCall
+from emostage.model_io import Asking, CallPolicy, ModelCall
 from emostage.state import NodeReport, PhaseAssessment
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
@@ -33,37 +32,6 @@ _BAD_ANSWER = (OutputParserException, ValidationError, ValueError)  # OutputCapE
 ANALYSIS_SHARE = 0.5
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 _QUOTES = ('"', "'", "「", "」", "“", "”", "『", "』")
-
-
-@dataclass(frozen=True)
-class CallPolicy:
-    """How hard to try, and for how long.
-
-    Attributes:
-        bad_answer_retries: Retries of an unusable answer before falling back.
-        attempts: Attempts at a transient server fault (5xx, 429, timeout, cut stream).
-        timeout_s: Wall-clock limit of one call (the turn's deadline may cut it shorter).
-        max_bytes: Output cap of one call, for a server that ignores the token limit.
-        turn_share: Share of the turn's remaining time one call may take; analysis calls
-            take half, so that a slow server still leaves the draft its time.
-    """
-
-    bad_answer_retries: int = 1
-    attempts: int = 3
-    timeout_s: float = 120.0
-    max_bytes: int = 1 << 20
-    turn_share: float = 1.0
-
-    @classmethod
-    def of(cls, context: Context, *, turn_share: float = 1.0) -> CallPolicy:
-        """The policy a turn's settings ask for."""
-        return cls(
-            context.structured_retries,
-            context.model_attempts,
-            context.request_timeout_s,
-            context.max_response_bytes,
-            turn_share,
-        )
 
 
 @dataclass

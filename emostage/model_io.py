@@ -18,19 +18,17 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import copy_context
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 from langgraph.constants import TAG_NOSTREAM
 from tenacity import AsyncRetrying, RetryCallState, Retrying, wait_exponential_jitter
 
+from emostage.context import Context
 from emostage.deadline import CallBound, CallWindow, TurnTimeoutError, bounded_call
 from emostage.errors import EmoStageError, TransientModelError
 from emostage.llm import server_error
-
-if TYPE_CHECKING:
-    from emostage.calls import CallPolicy
 
 T = TypeVar("T")
 # A computation that asks the model: it yields calls, receives answers, returns a `T`.
@@ -43,6 +41,37 @@ HARD_STOP_GRACE_S = 1.0
 # Untagged, LangGraph's `messages` stream would show raw model output, JSON and unfinished
 # drafts included; clients read the final reply (nodes/deliver_reply.py).
 _UNSTREAMED: Any = {"tags": [TAG_NOSTREAM]}
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """How hard to try, and for how long.
+
+    Attributes:
+        bad_answer_retries: Retries of an unusable answer before falling back.
+        attempts: Attempts at a transient server fault (5xx, 429, timeout, cut stream).
+        timeout_s: Wall-clock limit of one call (the turn's deadline may cut it shorter).
+        max_bytes: Output cap of one call, for a server that ignores the token limit.
+        turn_share: Share of the turn's remaining time one call may take; analysis calls
+            take half, so that a slow server still leaves the draft its time.
+    """
+
+    bad_answer_retries: int = 1
+    attempts: int = 3
+    timeout_s: float = 120.0
+    max_bytes: int = 1 << 20
+    turn_share: float = 1.0
+
+    @classmethod
+    def of(cls, context: Context, *, turn_share: float = 1.0) -> CallPolicy:
+        """The policy a turn's settings ask for."""
+        return cls(
+            context.structured_retries,
+            context.model_attempts,
+            context.request_timeout_s,
+            context.max_response_bytes,
+            turn_share,
+        )
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from langsmith import tracing_context
 from rich.console import Console
 
 from emostage.api import EmoStage
-from emostage.calls import CallPolicy
 from emostage.context import Context
 from emostage.errors import ConfigError, InputError, ModelUnavailableError
 from emostage.evaluation.examples import Example
@@ -33,6 +32,7 @@ from emostage.evaluation.runner import StepResult
 from emostage.evaluation.systems import parse_systems
 from emostage.languages import Language
 from emostage.llm import build_chat_model, preflight, resolve_backend
+from emostage.model_io import CallPolicy
 
 if TYPE_CHECKING:
     from emostage.evaluation.report import ReportFiles

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.calls import CallPolicy, text_call
+from emostage.calls import text_call
 from emostage.llm import ModelSource
 from emostage.messages import draft_instruction
-from emostage.model_io import Asking
+from emostage.model_io import Asking, CallPolicy
 from emostage.nodes import DRAFT_GENERAL, Node, Step, draft_node, drafted, node
 from emostage.phases import Taxonomy
 from emostage.state import PhaseAssessment, State

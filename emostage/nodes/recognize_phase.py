@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.calls import ANALYSIS_SHARE, CallPolicy, phase_schema, structured_call
+from emostage.calls import ANALYSIS_SHARE, phase_schema, structured_call
 from emostage.llm import ModelSource
 from emostage.messages import phase_instruction
-from emostage.model_io import Asking
+from emostage.model_io import Asking, CallPolicy
 from emostage.nodes import RECOGNIZE_PHASE, Node, Step, node
 from emostage.phases import Taxonomy
 from emostage.state import State

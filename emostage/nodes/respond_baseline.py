@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.calls import CallPolicy, text_call
+from emostage.calls import text_call
 from emostage.llm import ModelSource
 from emostage.messages import baseline_messages
-from emostage.model_io import Asking
+from emostage.model_io import Asking, CallPolicy
 from emostage.nodes import RESPOND_BASELINE, Node, Step, drafted, node
 from emostage.state import State
 

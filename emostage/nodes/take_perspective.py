@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.calls import ANALYSIS_SHARE, CallPolicy, structured_call
+from emostage.calls import ANALYSIS_SHARE, structured_call
 from emostage.llm import ModelSource
 from emostage.messages import perspective_instruction
-from emostage.model_io import Asking
+from emostage.model_io import Asking, CallPolicy
 from emostage.nodes import TAKE_PERSPECTIVE, Node, Step, node
 from emostage.state import Perspective, State
 
