@@ -26,6 +26,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langsmith import tracing_context
 
+from emostage.backends.transport import set_session
 from emostage.checkpoints import with_state_types
 from emostage.context import Context, resolve_context
 from emostage.deadline import start_turn
@@ -40,7 +41,7 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, OutputState])
         self, input: Any, config: Any = None, *, context: Any = None, **kwargs: Any
     ) -> Iterator[Any]:
         """LangGraph's `stream` (and so `invoke`), run under the turn's guards."""
-        run, exits = _guarded(context)
+        run, exits = _guarded(context, config)
         turn = _Turn.of(self.checkpointer, config)
         if turn:
             turn.start(resolve_context(context).turn_timeout_s)
@@ -65,7 +66,7 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, OutputState])
         self, input: Any, config: Any = None, *, context: Any = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         """LangGraph's `astream` (and so `ainvoke`, `astream_events`), under the guards."""
-        run, exits = _guarded(context)
+        run, exits = _guarded(context, config)
         turn = _Turn.of(self.checkpointer, config)
         if turn:  # database waits, on a worker thread
             await asyncio.to_thread(turn.start, resolve_context(context).turn_timeout_s)
@@ -111,10 +112,10 @@ class _Turn:
     @classmethod
     def of(cls, checkpointer: Any, config: Any) -> _Turn | None:
         """The turn a run is, if it runs a thread on a session store; else None."""
-        thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
+        thread_id = _thread_of(config)
         if not isinstance(checkpointer, SessionStore) or thread_id is None:
             return None
-        return cls(checkpointer, str(thread_id))
+        return cls(checkpointer, thread_id)
 
     def start(self, wait_s: float) -> None:
         self.lock.acquire(wait_s)
@@ -126,12 +127,19 @@ class _Turn:
             self.lock.release()
 
 
-def _guarded(context: Any) -> tuple[RunContext, ExitStack]:
-    """A context for one run, holding its deadline and tracing switch; and how to leave it."""
+def _thread_of(config: Any) -> str | None:
+    """The thread a run's config names, if any."""
+    thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
+    return None if thread_id is None else str(thread_id)
+
+
+def _guarded(context: Any, config: Any) -> tuple[RunContext, ExitStack]:
+    """A context for one run (its deadline, tracing switch and session), and its exits."""
     settings = resolve_context(context)
     run = copy_context()
     exits = ExitStack()
     run.run(start_turn, settings.turn_timeout_s)
+    run.run(set_session, _thread_of(config))
     if not settings.allow_tracing:
         run.run(exits.enter_context, tracing_context(enabled=False))
     return run, exits

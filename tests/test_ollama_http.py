@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import re
 import socket
@@ -18,10 +19,11 @@ import ollama
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_ollama import chat_models
+from langgraph.checkpoint.memory import InMemorySaver
 
 from emostage import Context, EmoStage, EmoStageError, ModelUnavailableError, Perspective, Reply
 from emostage.backends.ollama import normalize_host
-from emostage.backends.transport import AsyncBoundedTransport, BoundedTransport
+from emostage.backends.transport import SESSION_HEADER, AsyncBoundedTransport, BoundedTransport
 from emostage.llm import build_chat_model, preflight
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -402,3 +404,19 @@ def test_preflight_reports_a_server_error(monkeypatch: pytest.MonkeyPatch) -> No
 )
 def test_normalize_host(host: str, url: str) -> None:
     assert normalize_host(host) == url
+
+
+def test_every_request_of_a_turn_names_its_session_for_replica_affinity(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeOllama()
+    stage = EmoStage(chat_model=ollama_model(monkeypatch, fake), checkpointer=InMemorySaver())
+    stage.respond(DIALOGUE, thread_id="alice")
+    asyncio.run(stage.arespond([{"role": "client", "content": "Still here."}], thread_id="alice"))
+    stage.respond(DIALOGUE, thread_id="bob")
+    sent = [request.headers.get(SESSION_HEADER) for request in fake.requests]
+    alice = hashlib.sha256(b"alice").hexdigest()[:16]
+    assert sent[:6] == [alice] * 6  # sync and async turns of one session: one key
+    assert len(set(sent[6:])) == 1 and sent[6] != alice
+    # A digest, never the session's name.
+    assert not any("alice" in str(request.headers) for request in fake.requests)

@@ -13,17 +13,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import hashlib
 import math
 import socket
 import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
 
 from emostage.deadline import CallBound, OutputCapError, current_call
+
+# Sent with every model request of a turn that runs a thread, so that a load balancer can
+# send a session's calls to one model replica, whose prefix cache holds its transcript
+# (deploy/nginx.conf). A digest: the thread id itself stays here.
+SESSION_HEADER = "X-EmoStage-Session"
+_SESSION: ContextVar[str | None] = ContextVar("emostage_session_key", default=None)
+
+
+def set_session(thread_id: str | None) -> None:
+    """Name the session of the turn running in this context (None: no thread)."""
+    if thread_id is None:
+        _SESSION.set(None)
+        return
+    _SESSION.set(hashlib.sha256(thread_id.encode("utf-8", "surrogatepass")).hexdigest()[:16])
 
 
 class BoundedTransport(httpx.BaseTransport):
@@ -161,7 +177,12 @@ class AsyncBoundedStream(httpx.AsyncByteStream):
 
 
 def _cut_timeouts(request: httpx.Request, bound: CallBound) -> None:
-    """Cut `request`'s connect, read, write and pool timeouts to the call's time left."""
+    """Cut `request`'s connect, read, write and pool timeouts to the call's time left.
+
+    Also tag the request with the turn's session, for replica affinity.
+    """
+    if (session := _SESSION.get()) is not None:
+        request.headers[SESSION_HEADER] = session
     if bound.expired():
         raise bound.timeout_error()
     left = bound.remaining()
