@@ -102,22 +102,37 @@ def test_sessions_are_listed_and_a_delete_erases_every_row(postgres_url: str) ->
     assert rows(postgres_url, "checkpoints", "other") == 1
 
 
-def test_a_turn_waits_for_the_session_and_gives_up_at_its_deadline(postgres_url: str) -> None:
+@pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
+def test_a_turn_waits_for_the_session_and_gives_up_at_its_deadline(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    where = request.getfixturevalue("postgres_url") if kind == "postgresql" else tmp_path / "s"
+    hello = client("Hello?")
     with (
-        open_store(postgres_url) as holder,
-        EmoStage(ScriptedChatModel(), store=postgres_url, turn_timeout_s=1.0) as stage,
+        open_store(where) as holder,
+        EmoStage(ScriptedChatModel(), store=where, turn_timeout_s=1.0) as stage,
     ):
         lock = holder.turn_lock("busy")
         lock.acquire(5)
         try:
             started = time.monotonic()
             with pytest.raises(StoreError, match="busy with another turn"):
-                stage.respond(client("Hello?"), thread_id="busy")
+                stage.respond(hello, thread_id="busy")
+            with pytest.raises(StoreError, match="busy with another turn"):
+                asyncio.run(stage.arespond(hello, thread_id="busy"))
             waited = time.monotonic() - started
         finally:
             lock.release()
-        assert 0.9 <= waited < 3.0
-        assert stage.respond(client("Hello?"), thread_id="busy").response  # free again
+        assert 1.8 <= waited < 5.0  # two turns, each waiting its 1 s
+        first = asyncio.run(stage.arespond(hello, thread_id="busy"))  # free again
+        second = stage.respond(client("Still here."), thread_id="busy")
+        stored = dialogue(stage, "busy")
+    assert stored == [
+        ("client", "Hello?"),
+        ("counselor", first.response),
+        ("client", "Still here."),
+        ("counselor", second.response),
+    ]
 
 
 def test_an_unreachable_or_unknown_store_is_one_clear_error(postgres_url: str) -> None:

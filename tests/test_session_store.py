@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import resource
 import signal
@@ -18,7 +17,6 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from emostage import EmoStage
 from emostage.checkpoints import with_state_types
-from emostage.errors import StoreError
 from emostage.sessions import SqliteSessionStore, open_store
 from emostage.testing import ScriptedChatModel
 
@@ -213,28 +211,3 @@ def test_a_100_turn_session_stores_its_dialogue_a_bounded_number_of_times(tmp_pa
     assert plain_copies > 100 and kept_copies <= 4
     assert kept_size * 10 < plain_size
     assert isinstance(store, SqliteSessionStore)
-
-
-def test_sqlite_turns_of_a_session_wait_for_each_other(tmp_path: Path) -> None:
-    path = tmp_path / "store.sqlite"
-    with (
-        open_store(path) as holder,
-        EmoStage(ScriptedChatModel(), store=path, turn_timeout_s=1.0) as stage,
-    ):
-        lock = holder.turn_lock("busy")
-        lock.acquire(5)
-        try:
-            started = time.monotonic()
-            with pytest.raises(StoreError, match="busy with another turn"):
-                asyncio.run(
-                    stage.arespond([{"role": "client", "content": "Hi?"}], thread_id="busy")
-                )
-            assert 0.9 <= time.monotonic() - started < 3.0
-        finally:
-            lock.release()
-        reply = asyncio.run(
-            stage.arespond([{"role": "client", "content": "Hi?"}], thread_id="busy")
-        )
-        again = stage.respond([{"role": "client", "content": "Still here."}], thread_id="busy")
-        stored = stage.graph.get_state({"configurable": {"thread_id": "busy"}}).values["dialogue"]
-    assert [t.content for t in stored] == ["Hi?", reply.response, "Still here.", again.response]
