@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +17,7 @@ from emostage.api import EmoStage
 from emostage.context import BACKENDS, MODES
 from emostage.errors import EmoStageError
 from emostage.review import ReviewPolicy
-from emostage.sessions import store_path
+from emostage.sessions import STORE_ENV, store_failures
 
 try:  # Typer 0.2x carries its own copy of Click
     from typer._click.exceptions import ClickException
@@ -50,6 +49,16 @@ NoPerspective = Annotated[
 ]
 NoPhase = Annotated[bool, typer.Option("--no-phase", help="Ablation: skip phase recognition.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+Store = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar=STORE_ENV,
+        show_envvar=True,
+        help="Where sessions live: a postgresql:// URL, or a SQLite file "
+        "(default: sessions.sqlite in your data directory).",
+    ),
+]
 
 
 def run_action(debug: bool, action: Callable[[], T]) -> T:
@@ -85,11 +94,11 @@ def _run(debug: bool, action: Callable[[], T]) -> T:
             raise
         say(err, f"error: {exc}", "bold red")
         raise typer.Exit(2) from None
-    except sqlite3.Error as exc:  # the session store failed while in use
+    except store_failures() as exc:  # the session store failed while in use
         if debug:
             raise
         problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        say(err, f"error: the session store {store_path()} failed: {problem}.", "bold red")
+        say(err, f"error: the session store failed: {problem}.", "bold red")
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

@@ -26,6 +26,7 @@ __all__ = [
     "SqliteSessionStore",
     "TurnLock",
     "open_store",
+    "store_failures",
     "store_from_env",
     "store_path",
 ]
@@ -66,6 +67,15 @@ def open_store(url: str | Path | None = None) -> Iterator[SessionStore]:
     path = Path(where.removeprefix("sqlite://")) if where else None
     with open_sqlite(path) as store:
         yield store
+
+
+def store_failures() -> tuple[type[BaseException], ...]:
+    """The errors a store's database may raise while in use, whichever store it is."""
+    try:
+        from emostage.sessions.postgres import PostgresSessionStore
+    except ImportError:
+        return SqliteSessionStore.failures
+    return SqliteSessionStore.failures + PostgresSessionStore.failures
 
 
 def _open_postgres(url: str) -> SessionStore:

@@ -62,6 +62,8 @@ class SessionStore(BaseCheckpointSaver[str], ABC):
 
     location: str
     """Where the sessions live, for messages (never with a password)."""
+    failures: tuple[type[BaseException], ...] = ()
+    """The database's errors: a turn that raises one may not have been stored."""
 
     @abstractmethod
     def turn_lock(self, thread_id: str) -> TurnLock:

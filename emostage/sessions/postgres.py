@@ -44,6 +44,8 @@ _TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
 class PostgresSessionStore(SessionStore, PostgresSaver):
     """LangGraph's PostgresSaver on a pool, with per-session advisory locks."""
 
+    failures = (errors.Error, PoolTimeout)
+
     def __init__(self, url: str) -> None:
         """Connect to the database at `url` and create the tables if needed.
 

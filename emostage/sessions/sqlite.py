@@ -43,6 +43,8 @@ class SqliteSessionStore(SessionStore, SqliteSaver):
     pages are overwritten (`secure_delete`), and the WAL is emptied after each write.
     """
 
+    failures = (sqlite3.Error,)
+
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         """The store in the open database `connection`, the file at `path`."""
         SqliteSaver.__init__(self, connection, serde=state_serializer())
