@@ -155,10 +155,10 @@ def _chart(results: dict[str, Any], path: Path) -> None:
     real.legend(fontsize=8)
     real.tick_params(axis="x", labelsize=7)
 
-    rows = {int(n): row for n, row in results["growth"].items()}
-    lengths = sorted(rows)
+    by_length = {int(n): row for n, row in results["growth"].items()}
+    lengths = sorted(by_length)
     for name in ("windowed", "full history"):
-        growth.plot(lengths, [rows[n][name] for n in lengths], marker="o", label=name)
+        growth.plot(lengths, [by_length[n][name] for n in lengths], marker="o", label=name)
     growth.set_title("4. Prompt tokens per turn vs dialogue length")
     growth.set_xlabel("messages")
     growth.legend(fontsize=8)
