@@ -9,7 +9,7 @@ LLAMA_WHEEL := $(PYTHON) emostage/backends/llamacpp_build.py
 WHEELHOUSE := build/wheelhouse
 WHEEL := dist/emostage-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
 
-.PHONY: install lint typecheck test test-fast demo dist wheelhouse postgres bench profile studio clean
+.PHONY: install lint typecheck test test-fast demo dist wheelhouse packages bench profile studio clean
 
 $(INSTALLED): pyproject.toml emostage/backends/llamacpp_build.py
 	$(PYTHON) -m venv $(VENV)
@@ -37,13 +37,13 @@ wheelhouse: dist
 	llama="$$($(LLAMA_WHEEL))" && $(BIN)/python -m pip download --quiet --dest $(WHEELHOUSE) \
 		--find-links "$$(dirname "$$llama")" '$(WHEEL)[local]' 'setuptools>=68' wheel
 
-# PostgreSQL's binaries (Debian's package, installed if missing); the tests start and stop
-# their own server on 127.0.0.1.
-postgres:
-	.ci/install-postgres
+# Debian's PostgreSQL and nginx, installed if missing; the tests start and stop their own
+# servers on 127.0.0.1.
+packages:
+	.ci/install-packages
 
-test: lint typecheck wheelhouse postgres
-	TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest tests
+test: lint typecheck wheelhouse packages
+	TEST_REQUIRE_SERVICES=1 $(BIN)/python -m pytest tests
 	EMOSTAGE_BACKEND=scripted $(BIN)/python -m pytest --nbmake notebooks
 
 # The quick loop: everything but the embedded model (and the install test that uses it).

@@ -43,15 +43,15 @@ def kokorochat_dir() -> Path:
 def postgres_server_url() -> Iterator[str]:
     """A real PostgreSQL server for this test session: `TEST_POSTGRES_URL`, or one started here.
 
-    Skipped where PostgreSQL is not installed, unless `TEST_REQUIRE_POSTGRES=1` (which
+    Skipped where PostgreSQL is not installed, unless `TEST_REQUIRE_SERVICES=1` (which
     `make test` sets, after installing it): then that is a failure.
     """
     if url := os.environ.get("TEST_POSTGRES_URL"):
         yield url
         return
     if binaries() is None:
-        if os.environ.get("TEST_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL is required (TEST_REQUIRE_POSTGRES=1) but not installed")
+        if os.environ.get("TEST_REQUIRE_SERVICES") == "1":
+            pytest.fail("PostgreSQL is required (TEST_REQUIRE_SERVICES=1) but not installed")
         pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql)")
     with postgres_server() as url:
         yield url
