@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import sqlite3
 import sys
 import uuid
 from typing import Annotated
@@ -24,6 +23,7 @@ from emostage.cli.options import (
     NoPerspective,
     NoPhase,
     OneLineErrors,
+    Store,
     TaxonomyOpt,
     build_stage,
     err,
@@ -40,14 +40,7 @@ from emostage.graph import build_graph
 from emostage.llm import describe_model
 from emostage.nodes import DRAFT_CRISIS
 from emostage.review import ReviewRequest
-from emostage.sessions import (
-    delete_session,
-    list_sessions,
-    open_store,
-    require_session,
-    session_lock,
-    store_path,
-)
+from emostage.sessions import open_store, store_failures
 from emostage.state import Reply
 
 app = typer.Typer(
@@ -149,13 +142,14 @@ def chat(
             "--review", help="Show each crisis reply to you, the operator, before the client."
         ),
     ] = False,
+    store: Store = None,
     debug: Debug = False,
 ) -> None:
     """Talk as the client, multi-turn. Sessions persist; /quit or Ctrl-D ends."""
 
     def action() -> None:
         name = uuid.uuid4().hex[:8] if session is None else session
-        with session_lock(name), open_store() as saver:
+        with open_store(store) as saver, saver.hold(name):
             stage = build_stage(
                 taxonomy,
                 saver,
@@ -201,7 +195,7 @@ def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
     try:
         with spinner("..."):  # the reply is shown once it is final and stored
             reply = stage.respond([{"role": "client", "content": line}], thread_id=session)
-    except sqlite3.Error as exc:  # e.g. the disk is full: the words must not vanish
+    except store_failures() as exc:  # e.g. the disk is full: the words must not vanish
         say(out, f"not saved: {line}")
         raise StoreError(
             f"Could not save session {session!r} ({exc}); your message, repeated above, "
@@ -281,14 +275,14 @@ app.add_typer(sessions, name="sessions")
 
 
 @sessions.command("list")
-def sessions_list(debug: Debug = False) -> None:
+def sessions_list(store: Store = None, debug: Debug = False) -> None:
     """List stored sessions: name, turns, last change."""
 
     def action() -> None:
-        with open_store() as saver:
-            stored = list_sessions(saver)
+        with open_store(store) as saver:
+            stored, where = saver.sessions(), saver.location
         if not stored:
-            say(err, f"no sessions stored in {store_path()}", "dim")
+            say(err, f"no sessions stored in {where}", "dim")
         for info in stored:
             say(out, f"{info.name}\t{info.turns} turns\t{info.updated}")
 
@@ -299,17 +293,18 @@ def sessions_list(debug: Debug = False) -> None:
 def sessions_delete(
     name: Annotated[str, typer.Argument(help="The session to erase.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    store: Store = None,
     debug: Debug = False,
 ) -> None:
     """Erase one session and every message in it (asks first, unless --yes)."""
 
     def action() -> None:
-        with session_lock(name), open_store() as saver:
-            require_session(saver, name)  # before asking about it
+        with open_store(store) as saver, saver.hold(name):
+            saver.require(name)  # before asking about it
             if not yes and not _confirmed(f"Erase session {name!r} and every message in it?"):
                 say(err, f"session {name!r} was not deleted")
                 raise typer.Exit(1)
-            delete_session(saver, name)
+            saver.erase(name)
         say(out, f"deleted session {name!r}")
 
     run_action(debug, action)

@@ -87,18 +87,3 @@ def _open_postgres(url: str) -> SessionStore:
         ) from None
     return PostgresSessionStore(url)
 
-
-# TEMPORARY (until the CLI moves to `SessionStore` methods): the old function names.
-from emostage.sessions.sqlite import session_lock as session_lock  # noqa: E402
-
-
-def list_sessions(store: SessionStore) -> list[SessionInfo]:
-    return store.sessions()
-
-
-def require_session(store: SessionStore, name: str) -> None:
-    store.require(name)
-
-
-def delete_session(store: SessionStore, name: str) -> None:
-    store.erase(name)
