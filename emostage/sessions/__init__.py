@@ -86,4 +86,3 @@ def _open_postgres(url: str) -> SessionStore:
             "A PostgreSQL store needs the postgres extra: pip install 'emostage[postgres]'."
         ) from None
     return PostgresSessionStore(url)
-
