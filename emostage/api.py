@@ -24,11 +24,11 @@ from emostage.llm import describe_model, preflight, resolve_backend
 from emostage.nodes.deliver_reply import reply_chunk
 from emostage.phases import Taxonomy
 from emostage.review import ReviewDecision, ReviewPolicy, ReviewRequest
-from emostage.safety import RiskAssessment
 from emostage.safety.guard import guard_adapter
 from emostage.safety.resources import check_locale
 from emostage.sessions import open_store
-from emostage.state import Diagnostics, InputState, NodeReport, Reply, Turn
+from emostage.state import InputState, Reply, Turn
+from emostage.turns import OnStage, OnText, invoke_with_progress, reply_of
 
 DialogueLike = Sequence[Turn | Mapping[str, Any]] | Mapping[str, Any]
 
@@ -144,18 +144,48 @@ class EmoStage:
             return note
 
     def respond(
-        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
+        self,
+        dialogue: DialogueLike,
+        *,
+        thread_id: str | None = None,
+        on_stage: OnStage | None = None,
+        on_text: OnText | None = None,
+        **overrides: Any,
     ) -> Reply:
         """The counselor's next turn for `dialogue`, which must end with the client.
 
         Args:
             dialogue: Turns `{role, content}`, or a KokoroChat document.
             thread_id: With a checkpointer: continue this thread; `dialogue` holds the new turns.
+            on_stage: Told the names of the nodes running, as they change (progress).
+            on_text: Told each chunk of the final reply as it is delivered.
             **overrides: `Context` fields for this call only.
         """
         payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        output = self.graph.invoke(payload, config, **self._run(context))
+        options = self._run(context)
+        output = invoke_with_progress(
+            self.graph, payload, config, options, on_stage=on_stage, on_text=on_text
+        )
         return self._reply(output, context, config)
+
+    def finish(self, thread_id: str, *, on_stage: OnStage | None = None) -> Reply | None:
+        """Finish a turn that was cut off (Ctrl-C, a crash) from its last checkpoint.
+
+        Returns:
+            The reply, or None when the thread has no unfinished turn (a turn paused for
+            review is not unfinished: see `resume`).
+        """
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        if self.graph.checkpointer is None:
+            return None
+        state = self.graph.get_state(config)
+        if not state.next or state.interrupts:
+            return None
+        self._choose_backend()
+        output = invoke_with_progress(
+            self.graph, None, config, self._run(self.context), on_stage=on_stage
+        )
+        return self._reply(output, self.context, config)
 
     def resume(self, thread_id: str, decision: Any, **overrides: Any) -> Reply:
         """Deliver a turn that awaits review, after the reviewer's decision.
@@ -269,25 +299,5 @@ class EmoStage:
         return InputState(dialogue=turns), config, context
 
     def _reply(self, output: Mapping[str, Any], context: Context, config: RunnableConfig) -> Reply:
-        reports: list[NodeReport] = list(output.get("reports", {}).values())
-        thread_id = str(config["configurable"]["thread_id"])
-        paused = [i.value for i in output.get("__interrupt__", ())]
-        return Reply(
-            # While a reviewer decides, nothing is delivered: never the thread's last reply.
-            response="" if paused else output["response"],
-            status="awaiting_review" if paused else "delivered",
-            thread_id=thread_id,
-            pending_review=ReviewRequest.model_validate(paused[0]) if paused else None,
-            review=None if paused else output.get("review"),
-            phase=output.get("phase"),
-            phase_rationale=output.get("phase_rationale", ""),
-            perspective=output.get("perspective"),
-            language=output.get("language", ""),
-            mode=context.mode,
-            risk=output.get("risk") or RiskAssessment(),
-            diagnostics=Diagnostics(
-                model=describe_model(self.chat_model, context),
-                nodes=reports,
-                fallbacks=[f"{r.node}: {r.fallback}" for r in reports if r.fallback],
-            ),
-        )
+        model = describe_model(self.chat_model, context)
+        return reply_of(output, context.mode, str(config["configurable"]["thread_id"]), model)

@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from emostage.api import EmoStage
+from emostage.cli.chat import ask, chat_turn, print_history, reviewed, show_reply
+from emostage.cli.live import live_turn, respond_live
 from emostage.cli.options import (
     Backend,
     BaseUrl,
@@ -34,14 +35,10 @@ from emostage.cli.options import (
     warn_fallbacks,
 )
 from emostage.dialogue import load_dialogue, parse_dialogue
-from emostage.errors import StoreError
 from emostage.files import decode, parse_json, read_limited
 from emostage.graph import build_graph
 from emostage.llm import describe_model
-from emostage.nodes import DRAFT_CRISIS
-from emostage.review import ReviewRequest
-from emostage.sessions import open_store, store_failures
-from emostage.state import Reply
+from emostage.sessions import open_store
 
 app = typer.Typer(
     help="EmoStage: the next counselor turn, via perspective-taking and phase recognition.",
@@ -109,6 +106,12 @@ def respond(
             language=language,
             mode=mode,
         )
+        if not json_output and out.is_terminal:  # the stages live, then the reply
+            reply = respond_live(stage, dialogue)
+            note = f"phase: {reply.phase or '-'} · {reply.language} · {reply.diagnostics.model}"
+            say(err, note, "dim")
+            warn_fallbacks(reply.diagnostics.fallbacks)
+            return
         with spinner("Listening and drafting ..."):
             reply = stage.respond(dialogue)
         if json_output:
@@ -163,13 +166,15 @@ def chat(
                 language=language,
                 review="crisis" if review else "off",
             )
-            _print_history(stage, name)
+            print_history(stage, name)
             if (request := stage.pending_review(name)) is not None:  # left paused last time
-                _show_reply(_reviewed(stage, name, request))
+                show_reply(reviewed(stage, name, request))
+            elif (cut_off := live_turn(stage.finish, thread_id=name)) is not None:
+                show_reply(cut_off)  # the last message's turn was cut off: its reply now
             say(err, f"session {name!r} · /quit to leave · resume with --session {name}", "dim")
-            while (line := _ask()) is not None:
+            while (line := ask()) is not None:
                 if line.strip():
-                    _chat_turn(stage, name, line)
+                    chat_turn(stage, name, line, store)
 
     run_action(debug, action)
 
@@ -181,68 +186,6 @@ def _confirmed(question: str) -> bool:
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
-
-
-def _ask() -> str | None:
-    try:
-        line = out.input("[bold cyan]you>[/] ")
-    except EOFError:
-        return None
-    return None if line.strip() in ("/quit", "/exit") else line
-
-
-def _chat_turn(stage: EmoStage, session: str, line: str) -> None:
-    try:
-        with spinner("..."):  # the reply is shown once it is final and stored
-            reply = stage.respond([{"role": "client", "content": line}], thread_id=session)
-    except store_failures() as exc:  # e.g. the disk is full: the words must not vanish
-        say(out, f"not saved: {line}")
-        raise StoreError(
-            f"Could not save session {session!r} ({exc}); your message, repeated above, "
-            "was not stored and no reply was shown. Free some space and try again."
-        ) from None
-    if reply.pending_review is not None:
-        reply = _reviewed(stage, session, reply.pending_review)
-    _show_reply(reply)
-
-
-def _show_reply(reply: Reply) -> None:
-    out.print("[bold magenta]counselor>[/] ", end="")
-    say(out, reply.response)
-    # plan_reply's routing decides what a crisis turn is; the label follows it.
-    crisis = any(report.node == DRAFT_CRISIS for report in reply.diagnostics.nodes)
-    say(out, f"({'crisis' if crisis else reply.phase or '-'})", "dim")
-    warn_fallbacks(reply.diagnostics.fallbacks)
-
-
-def _reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
-    """Show the paused draft to the operator; deliver what they approve, edit or write."""
-    err.print(
-        f"[bold yellow]review[/] [dim](risk: {request.risk.level}, {request.risk.subject})[/]"
-    )
-    say(err, request.draft)
-    while True:
-        try:
-            choice = out.input("[bold yellow]\\[a]pprove, \\[e]dit message, \\[r]eplace reply?[/] ")
-        except EOFError:
-            note = f"the reply awaits review: emostage chat --session {session} --review"
-            say(err, note, "dim")
-            raise typer.Exit(0) from None
-        action = {"a": "approve", "e": "edit", "r": "replace"}.get(choice.strip()[:1].lower())
-        if action == "approve":
-            return stage.resume(session, "approve")
-        if action:
-            text = out.input("[bold yellow]text>[/] ")
-            if text.strip():
-                return stage.resume(session, {"action": action, "response": text})
-
-
-def _print_history(stage: EmoStage, session: str) -> None:
-    state = stage.graph.get_state({"configurable": {"thread_id": session}}).values
-    for turn in state.get("dialogue", []):
-        who = "[bold cyan]you>[/]" if turn.role == "client" else "[bold magenta]counselor>[/]"
-        out.print(who, end=" ")
-        out.print(turn.content, highlight=False, markup=False)
 
 
 @app.command()

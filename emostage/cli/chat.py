@@ -1,0 +1,115 @@
+"""The chat loop's pieces: asking, one turn, review, history, and Ctrl-C mid-turn."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import NoReturn
+
+import typer
+
+from emostage.api import EmoStage
+from emostage.cli.live import live_turn
+from emostage.cli.options import err, out, say, warn_fallbacks
+from emostage.errors import StoreError
+from emostage.nodes import DRAFT_CRISIS
+from emostage.review import ReviewRequest
+from emostage.sessions import open_store, store_failures
+from emostage.state import Reply
+
+
+def ask() -> str | None:
+    """The client's next line; None at end of input or /quit."""
+    try:
+        line = out.input("[bold cyan]you>[/] ")
+    except EOFError:
+        return None
+    return None if line.strip() in ("/quit", "/exit") else line
+
+
+def chat_turn(stage: EmoStage, session: str, line: str, store: str | None) -> None:
+    """One turn: the stage shown while it runs, then the reply (after review, if asked).
+
+    Ctrl-C meanwhile ends the process at once (`interrupted`).
+    """
+    on_ctrl_c = signal.signal(signal.SIGINT, lambda *_: interrupted(session, line, store))
+    try:  # the reply is shown once it is final and stored
+        turn = [{"role": "client", "content": line}]
+        reply = live_turn(stage.respond, dialogue=turn, thread_id=session)
+    except store_failures() as exc:  # e.g. the disk is full: the words must not vanish
+        say(out, f"not saved: {line}")
+        raise StoreError(
+            f"Could not save session {session!r} ({exc}); your message, repeated above, "
+            "was not stored and no reply was shown. Free some space and try again."
+        ) from None
+    finally:
+        signal.signal(signal.SIGINT, on_ctrl_c)
+    if reply.pending_review is not None:
+        reply = reviewed(stage, session, reply.pending_review)
+    show_reply(reply)
+
+
+def interrupted(session: str, line: str, store: str | None) -> NoReturn:
+    """Ctrl-C mid-turn: say whether the message is stored and how to resume; exit now.
+
+    Exits here, from the signal handler: an exception would leave LangGraph's run, which
+    then waits for its worker threads, and a model call they wait on may run to its
+    deadline. What is stored is committed (a kill -9 loses nothing either). The session is
+    read on a connection of its own: the turn's may be in use.
+    """
+    err.show_cursor(True)  # the spinner hid it
+    with open_store(store) as saver:
+        saved = saver.get_tuple({"configurable": {"thread_id": session}})
+    turns = saved.checkpoint["channel_values"].get("dialogue", []) if saved else []
+    if turns and turns[-1].role == "client" and line.strip() in turns[-1].content:
+        where = " --store ..." if store else ""
+        say(err, f"Interrupted. Your message is saved; for its reply, resume with: "
+            f"emostage chat --session {session}{where}")  # fmt: skip
+    else:
+        say(out, f"not saved: {line}")
+        say(err, "Interrupted before your message was saved (repeated above).")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
+
+
+def show_reply(reply: Reply) -> None:
+    """The counselor's reply, its phase or `(crisis)`, and any fallback warning."""
+    out.print("[bold magenta]counselor>[/] ", end="")
+    say(out, reply.response)
+    # plan_reply's routing decides what a crisis turn is; the label follows it.
+    crisis = any(report.node == DRAFT_CRISIS for report in reply.diagnostics.nodes)
+    say(out, f"({'crisis' if crisis else reply.phase or '-'})", "dim")
+    warn_fallbacks(reply.diagnostics.fallbacks)
+
+
+def reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
+    """Show the paused draft to the operator; deliver what they approve, edit or write."""
+    err.print(
+        f"[bold yellow]review[/] [dim](risk: {request.risk.level}, {request.risk.subject})[/]"
+    )
+    say(err, request.draft)
+    while True:
+        try:
+            choice = out.input("[bold yellow]\\[a]pprove, \\[e]dit message, \\[r]eplace reply?[/] ")
+        except EOFError:
+            note = f"the reply awaits review: emostage chat --session {session} --review"
+            say(err, note, "dim")
+            raise typer.Exit(0) from None
+        action = {"a": "approve", "e": "edit", "r": "replace"}.get(choice.strip()[:1].lower())
+        if action == "approve":
+            return stage.resume(session, "approve")
+        if action:
+            text = out.input("[bold yellow]text>[/] ")
+            if text.strip():
+                return stage.resume(session, {"action": action, "response": text})
+
+
+def print_history(stage: EmoStage, session: str) -> None:
+    """The session so far, as the chat showed it."""
+    state = stage.graph.get_state({"configurable": {"thread_id": session}}).values
+    for turn in state.get("dialogue", []):
+        who = "[bold cyan]you>[/]" if turn.role == "client" else "[bold magenta]counselor>[/]"
+        out.print(who, end=" ")
+        out.print(turn.content, highlight=False, markup=False)
