@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
@@ -29,25 +31,38 @@ def ask() -> str | None:
 
 
 def chat_turn(stage: EmoStage, session: str, line: str, store: str | None) -> None:
-    """One turn: the stage shown while it runs, then the reply (after review, if asked).
-
-    Ctrl-C meanwhile ends the process at once (`interrupted`).
-    """
-    on_ctrl_c = signal.signal(signal.SIGINT, lambda *_: interrupted(session, line, store))
+    """One turn: the stage shown while it runs, then the reply (after review, if asked)."""
     try:  # the reply is shown once it is final and stored
         turn = [{"role": "client", "content": line}]
-        reply = live_turn(stage.respond, dialogue=turn, thread_id=session)
+        with ctrl_c_exits(session, line, store):
+            reply = live_turn(stage.respond, dialogue=turn, thread_id=session)
     except store_failures() as exc:  # e.g. the disk is full: the words must not vanish
         say(out, f"not saved: {line}")
         raise StoreError(
             f"Could not save session {session!r} ({exc}); your message, repeated above, "
             "was not stored and no reply was shown. Free some space and try again."
         ) from None
-    finally:
-        signal.signal(signal.SIGINT, on_ctrl_c)
     if reply.pending_review is not None:
         reply = reviewed(stage, session, reply.pending_review)
     show_reply(reply)
+
+
+def finish_cut_off(stage: EmoStage, session: str, store: str | None) -> None:
+    """Answer the message whose turn was cut off last time (Ctrl-C, a crash), if any."""
+    with ctrl_c_exits(session, "", store):
+        reply = live_turn(stage.finish, thread_id=session)
+    if reply is not None:
+        show_reply(reply)
+
+
+@contextmanager
+def ctrl_c_exits(session: str, line: str, store: str | None) -> Iterator[None]:
+    """While the block runs, Ctrl-C ends the process at once (`interrupted`)."""
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted(session, line, store))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def interrupted(session: str, line: str, store: str | None) -> NoReturn:

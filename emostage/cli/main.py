@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from emostage.cli.chat import ask, chat_turn, print_history, reviewed, show_reply
-from emostage.cli.live import live_turn, respond_live
+from emostage.cli.chat import ask, chat_turn, finish_cut_off, print_history, reviewed, show_reply
+from emostage.cli.live import respond_live
 from emostage.cli.options import (
     Backend,
     BaseUrl,
@@ -169,8 +169,8 @@ def chat(
             print_history(stage, name)
             if (request := stage.pending_review(name)) is not None:  # left paused last time
                 show_reply(reviewed(stage, name, request))
-            elif (cut_off := live_turn(stage.finish, thread_id=name)) is not None:
-                show_reply(cut_off)  # the last message's turn was cut off: its reply now
+            else:
+                finish_cut_off(stage, name, store)
             say(err, f"session {name!r} · /quit to leave · resume with --session {name}", "dim")
             while (line := ask()) is not None:
                 if line.strip():
