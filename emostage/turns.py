@@ -40,7 +40,7 @@ def invoke_with_progress(
         options: `context` and `durability`, as `invoke` takes them.
         on_stage: Called with the names of the nodes running now, whenever that changes
             (the analysis nodes run side by side).
-        on_text: Called with each chunk of the final reply as it is delivered.
+        on_text: Called with each chunk of the final reply, once it is stored.
 
     Returns:
         What `invoke` returns.
@@ -50,6 +50,7 @@ def invoke_with_progress(
     output: dict[str, Any] = {}
     paused: list[Any] = []
     running: set[str] = set()
+    reply: list[str] = []
     modes: Any = ["values", "updates", "tasks", "custom"]
     parts: Any = graph.stream(payload, config, stream_mode=modes, **options)
     for mode, chunk in parts:
@@ -62,7 +63,12 @@ def invoke_with_progress(
             (running.add if "input" in chunk else running.discard)(chunk["name"])
             if on_stage and running:
                 on_stage(frozenset(running))
-        elif mode == "custom" and on_text and (text := reply_chunk(chunk)):
+        elif mode == "custom" and (text := reply_chunk(chunk)):
+            reply.append(text)
+    # Told once the run has ended, so after the reply is stored: a reply that could not be
+    # stored is never shown (as in `EmoStage.stream`).
+    if on_text is not None:
+        for text in reply:
             on_text(text)
     return {**output, INTERRUPT: paused} if paused else output
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import NoReturn
 
 import typer
+from langchain_core.runnables import RunnableConfig
 
 from emostage.api import EmoStage
 from emostage.cli.live import live_turn
@@ -33,8 +34,9 @@ def ask() -> str | None:
 def chat_turn(stage: EmoStage, session: str, line: str, store: str | None) -> None:
     """One turn: the stage shown while it runs, then the reply (after review, if asked)."""
     try:  # the reply is shown once it is final and stored
+        before = stage.graph.get_state(_thread(session)).config["configurable"]
         turn = [{"role": "client", "content": line}]
-        with ctrl_c_exits(session, line, store):
+        with ctrl_c_exits(session, line, store, before.get("checkpoint_id")):
             reply = live_turn(stage.respond, dialogue=turn, thread_id=session)
     except store_failures() as exc:  # e.g. the disk is full: the words must not vanish
         say(out, f"not saved: {line}")
@@ -49,44 +51,64 @@ def chat_turn(stage: EmoStage, session: str, line: str, store: str | None) -> No
 
 def finish_cut_off(stage: EmoStage, session: str, store: str | None) -> None:
     """Answer the message whose turn was cut off last time (Ctrl-C, a crash), if any."""
-    with ctrl_c_exits(session, "", store):
+    with ctrl_c_exits(session, "", store, None):  # the message is stored: any checkpoint
         reply = live_turn(stage.finish, thread_id=session)
     if reply is not None:
         show_reply(reply)
 
 
-@contextmanager
-def ctrl_c_exits(session: str, line: str, store: str | None) -> Iterator[None]:
+def ctrl_c_exits(
+    session: str, line: str, store: str | None, before: str | None
+) -> AbstractContextManager[None]:
     """While the block runs, Ctrl-C ends the process at once (`interrupted`)."""
-    previous = signal.signal(signal.SIGINT, lambda *_: interrupted(session, line, store))
+    return on_ctrl_c(lambda: interrupted(session, line, store, before))
+
+
+@contextmanager
+def on_ctrl_c(handler: Callable[[], NoReturn]) -> Iterator[None]:
+    """While the block runs, Ctrl-C calls `handler`, which ends the process, from the signal.
+
+    Not by an exception: it would leave LangGraph's run, which then waits for its worker
+    threads, and a model call they wait on may run to its deadline (`request_timeout_s`).
+    """
+    previous = signal.signal(signal.SIGINT, lambda *_: handler())
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
-def interrupted(session: str, line: str, store: str | None) -> NoReturn:
+def exit_now(code: int = 130) -> NoReturn:
+    """End the process at once, its output flushed; what is stored is committed already."""
+    err.show_cursor(True)  # a spinner hid it
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def interrupted(session: str, line: str, store: str | None, before: str | None) -> NoReturn:
     """Ctrl-C mid-turn: say whether the message is stored and how to resume; exit now.
 
-    Exits here, from the signal handler: an exception would leave LangGraph's run, which
-    then waits for its worker threads, and a model call they wait on may run to its
-    deadline. What is stored is committed (a kill -9 loses nothing either). The session is
-    read on a connection of its own: the turn's may be in use.
+    The message is stored once the session has a checkpoint newer than `before` (its last
+    before the turn): the turn's first write holds it, even before it joins the dialogue,
+    and a resumed chat answers it. So a reply stored a moment before Ctrl-C is not taken
+    for a lost message. The session is read on a connection of its own: the turn's may
+    be in use. A kill -9 loses nothing either.
     """
-    err.show_cursor(True)  # the spinner hid it
     with open_store(store) as saver:
-        saved = saver.get_tuple({"configurable": {"thread_id": session}})
-    turns = saved.checkpoint["channel_values"].get("dialogue", []) if saved else []
-    if turns and turns[-1].role == "client" and line.strip() in turns[-1].content:
+        saved = saver.get_tuple(_thread(session))
+    if saved is not None and saved.config["configurable"].get("checkpoint_id") != before:
         where = " --store ..." if store else ""
         say(err, f"Interrupted. Your message is saved; for its reply, resume with: "
             f"emostage chat --session {session}{where}")  # fmt: skip
     else:
         say(out, f"not saved: {line}")
         say(err, "Interrupted before your message was saved (repeated above).")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(130)
+    exit_now(130)
+
+
+def _thread(session: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": session}}
 
 
 def show_reply(reply: Reply) -> None:

@@ -6,12 +6,21 @@ import importlib.metadata
 import os
 import sys
 import uuid
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
 
-from emostage.cli.chat import ask, chat_turn, finish_cut_off, print_history, reviewed, show_reply
+from emostage.cli.chat import (
+    ask,
+    chat_turn,
+    exit_now,
+    finish_cut_off,
+    on_ctrl_c,
+    print_history,
+    reviewed,
+    show_reply,
+)
 from emostage.cli.live import respond_live
 from emostage.cli.options import (
     Backend,
@@ -106,23 +115,29 @@ def respond(
             language=language,
             mode=mode,
         )
-        if not json_output and out.is_terminal:  # the stages live, then the reply
-            reply = respond_live(stage, dialogue)
-            note = f"phase: {reply.phase or '-'} · {reply.language} · {reply.diagnostics.model}"
-            say(err, note, "dim")
-            warn_fallbacks(reply.diagnostics.fallbacks)
-            return
-        with spinner("Listening and drafting ..."):
-            reply = stage.respond(dialogue)
+        live = not json_output and out.is_terminal  # the stages, then the reply as delivered
+        with on_ctrl_c(_no_reply):
+            if live:
+                reply = respond_live(stage, dialogue)
+            else:
+                with spinner("Listening and drafting ..."):
+                    reply = stage.respond(dialogue)
         if json_output:
             out.print_json(reply.model_dump_json())
         else:
-            out.print(reply.response, highlight=False, markup=False)
+            if not live:
+                out.print(reply.response, highlight=False, markup=False)
             note = f"phase: {reply.phase or '-'} · {reply.language} · {reply.diagnostics.model}"
             say(err, note, "dim")
         warn_fallbacks(reply.diagnostics.fallbacks)
 
     run_action(debug, action)
+
+
+def _no_reply() -> NoReturn:
+    """Ctrl-C during `respond`: nothing was stored, so there is nothing to resume."""
+    say(err, "Interrupted: no reply was written.")
+    exit_now(130)
 
 
 @app.command()
