@@ -85,8 +85,10 @@ def test_ctrl_c_ends_respond_at_once(tmp_path: Path) -> None:
 def test_ctrl_c_while_a_resumed_chat_finishes_the_cut_off_turn(tmp_path: Path) -> None:
     env = environment(tmp_path)
     chat = ["chat", "--session", "night"]
-    code, _, errors = interrupt_stalled(chat, f"{MESSAGE}\n", env)
+    code, took, errors = interrupt_stalled(chat, f"{MESSAGE}\n", env)
     assert code == 130 and "Your message is saved" in errors
+    assert took < 5, f"exit took {took:.1f} s after Ctrl-C"  # not the call's 120 s deadline
+    assert "emostage chat --session night" in errors
     # Resumed on a server that still never answers: the cut-off turn runs first, and Ctrl-C
     # there ends the process at once too, with the message still saved.
     code, took, errors = interrupt_stalled(chat, "", env)
