@@ -5,13 +5,13 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # llama-cpp-python, built portable and once per set of flags (see that file's docstring).
 # Set LLAMA_CMAKE_ARGS to build with other flags, e.g. -DGGML_NATIVE=ON.
-LLAMA_WHEEL := $(PYTHON) emostage/backends/llamacpp_build.py
+LLAMA_WHEEL := $(PYTHON) emostage/models/backends/llamacpp_build.py
 WHEELHOUSE := build/wheelhouse
 WHEEL := dist/emostage-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
 
 .PHONY: install lint typecheck test test-fast demo dist wheelhouse packages bench profile studio clean
 
-$(INSTALLED): pyproject.toml emostage/backends/llamacpp_build.py
+$(INSTALLED): pyproject.toml emostage/models/backends/llamacpp_build.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	llama="$$($(LLAMA_WHEEL))" && $(BIN)/python -m pip install --quiet "$$llama" -e '.[dev,local,openai,eval,postgres]'

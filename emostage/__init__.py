@@ -2,7 +2,7 @@
 
 from emostage.api import EmoStage
 from emostage.context import Context
-from emostage.dialogue import detect_language, load_dialogue, parse_dialogue
+from emostage.conversation import Turn, load_dialogue, parse_dialogue
 from emostage.errors import (
     ConfigError,
     EmoStageError,
@@ -11,9 +11,10 @@ from emostage.errors import (
     TaxonomyError,
 )
 from emostage.graph import build_graph
-from emostage.phases import Taxonomy, load_taxonomy
+from emostage.languages import detect_language
+from emostage.prompts.phases import Taxonomy, load_taxonomy
 from emostage.safety import RiskAssessment, screen_risk
-from emostage.state import Perspective, PhaseAssessment, Reply, Turn
+from emostage.state import Perspective, PhaseAssessment, Reply
 
 __all__ = [
     "ConfigError",

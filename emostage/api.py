@@ -11,24 +11,22 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command, Durability
 
 from emostage.context import Context
-from emostage.dialogue import parse_dialogue, require_client_last
+from emostage.conversation import Turn, parse_dialogue, require_client_last
 from emostage.errors import ConfigError, InputError
 from emostage.graph import AnalysisLayout, build_graph
-from emostage.llm import describe_model, preflight, resolve_backend
-from emostage.nodes.deliver_reply import reply_chunk
-from emostage.phases import Taxonomy
+from emostage.models.source import describe_model, preflight, resolve_backend
+from emostage.prompts.phases import Taxonomy
 from emostage.review import ReviewDecision, ReviewPolicy, ReviewRequest
+from emostage.run import OnStage, OnText, Run, arun_turn, reply_of, run_turn, thread_config
 from emostage.safety.guard import guard_adapter
 from emostage.safety.resources import check_locale
 from emostage.sessions import open_store
-from emostage.state import InputState, Reply, Turn
-from emostage.turns import OnStage, OnText, invoke_with_progress, reply_of
+from emostage.state import InputState, Reply
 
 DialogueLike = Sequence[Turn | Mapping[str, Any]] | Mapping[str, Any]
 
@@ -158,15 +156,46 @@ class EmoStage:
             dialogue: Turns `{role, content}`, or a KokoroChat document.
             thread_id: With a checkpointer: continue this thread; `dialogue` holds the new turns.
             on_stage: Told the names of the nodes running, as they change (progress).
-            on_text: Told each chunk of the final reply as it is delivered.
+            on_text: Told each chunk of the final reply, once it is stored.
             **overrides: `Context` fields for this call only.
         """
-        payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        options = self._run(context)
-        output = invoke_with_progress(
-            self.graph, payload, config, options, on_stage=on_stage, on_text=on_text
-        )
-        return self._reply(output, context, config)
+        run = self._new_turn(dialogue, thread_id, overrides)
+        return self._reply(run_turn(self.graph, run, on_stage=on_stage, on_text=on_text), run)
+
+    async def arespond(
+        self,
+        dialogue: DialogueLike,
+        *,
+        thread_id: str | None = None,
+        on_stage: OnStage | None = None,
+        on_text: OnText | None = None,
+        **overrides: Any,
+    ) -> Reply:
+        """Async `respond`."""
+        run = self._new_turn(dialogue, thread_id, overrides)
+        output = await arun_turn(self.graph, run, on_stage=on_stage, on_text=on_text)
+        return self._reply(output, run)
+
+    def stream(
+        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
+    ) -> Iterator[str]:
+        """Yield the reply's final text in chunks: exactly what `respond` would return.
+
+        Chunks come once the turn has ended and its reply is stored (with a checkpointer,
+        durably): a reply that could not be stored is never shown.
+        """
+        chunks: list[str] = []
+        self.respond(dialogue, thread_id=thread_id, on_text=chunks.append, **overrides)
+        yield from chunks
+
+    async def astream(
+        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
+    ) -> AsyncIterator[str]:
+        """Async `stream`."""
+        chunks: list[str] = []
+        await self.arespond(dialogue, thread_id=thread_id, on_text=chunks.append, **overrides)
+        for text in chunks:
+            yield text
 
     def finish(self, thread_id: str, *, on_stage: OnStage | None = None) -> Reply | None:
         """Finish a turn that was cut off (Ctrl-C, a crash) from its last checkpoint.
@@ -175,17 +204,14 @@ class EmoStage:
             The reply, or None when the thread has no unfinished turn (a turn paused for
             review is not unfinished: see `resume`).
         """
-        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         if self.graph.checkpointer is None:
             return None
-        state = self.graph.get_state(config)
+        state = self.graph.get_state(thread_config(thread_id))
         if not state.next or state.interrupts:
             return None
         self._choose_backend()
-        output = invoke_with_progress(
-            self.graph, None, config, self._run(self.context), on_stage=on_stage
-        )
-        return self._reply(output, self.context, config)
+        run = Run(None, thread_id, self.context, self._durability)
+        return self._reply(run_turn(self.graph, run, on_stage=on_stage), run)
 
     def resume(self, thread_id: str, decision: Any, **overrides: Any) -> Reply:
         """Deliver a turn that awaits review, after the reviewer's decision.
@@ -199,83 +225,40 @@ class EmoStage:
         Raises:
             InputError: the decision is invalid, or the thread awaits no review.
         """
-        command, config, context = self._resumption(thread_id, decision, overrides)
-        output = self.graph.invoke(command, config, **self._run(context))
-        return self._reply(output, context, config)
+        run = self._resumption(thread_id, decision, overrides)
+        return self._reply(run_turn(self.graph, run), run)
 
     async def aresume(self, thread_id: str, decision: Any, **overrides: Any) -> Reply:
         """Async `resume`."""
-        command, config, context = self._resumption(thread_id, decision, overrides)
-        output = await self.graph.ainvoke(command, config, **self._run(context))
-        return self._reply(output, context, config)
+        run = self._resumption(thread_id, decision, overrides)
+        return self._reply(await arun_turn(self.graph, run), run)
 
     def pending_review(self, thread_id: str) -> ReviewRequest | None:
         """What the thread's paused turn waits for; None when no turn awaits review."""
         if self.graph.checkpointer is None:
             return None
-        state = self.graph.get_state({"configurable": {"thread_id": thread_id}})
-        for interrupt in state.interrupts:
+        for interrupt in self.graph.get_state(thread_config(thread_id)).interrupts:
             return ReviewRequest.model_validate(interrupt.value)
         return None
 
-    def _resumption(
-        self, thread_id: str, decision: Any, overrides: Mapping[str, Any]
-    ) -> tuple[Command[Any], RunnableConfig, Context]:
+    def _resumption(self, thread_id: str, decision: Any, overrides: Mapping[str, Any]) -> Run:
         ReviewDecision.parse(decision)  # a bad decision fails here, before the graph runs
         if self.pending_review(thread_id) is None:
             raise InputError(f"Thread {thread_id!r} has no turn awaiting review.")
+        return Run(Command(resume=decision), thread_id, self._settings(overrides), self._durability)
+
+    def _settings(self, overrides: Mapping[str, Any]) -> Context:
+        """This object's settings, with `overrides` for one call."""
         try:
-            context = replace(self.context, **overrides) if overrides else self.context
+            return replace(self.context, **overrides) if overrides else self.context
         except TypeError as exc:
             raise ConfigError(f"Unknown setting: {exc}.") from None
-        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-        return Command(resume=decision), config, context
 
-    async def arespond(
-        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
-    ) -> Reply:
-        """Async `respond`."""
-        payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        output = await self.graph.ainvoke(payload, config, **self._run(context))
-        return self._reply(output, context, config)
-
-    def stream(
-        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
-    ) -> Iterator[str]:
-        """Yield the reply's final text in chunks: exactly what `respond` would return.
-
-        Chunks come once the turn has ended and its reply is stored.
-        """
-        payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        parts = self.graph.stream(payload, config, **self._run(context), stream_mode="custom")
-        # Yielded once the run has ended, so after the reply is stored (with a checkpointer,
-        # durably): a reply that could not be stored is never shown. All chunks come from
-        # the last step, so holding them back costs only that step's checkpoint write.
-        reply = [text for event in parts if (text := reply_chunk(event))]
-        yield from reply
-
-    async def astream(
-        self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
-    ) -> AsyncIterator[str]:
-        """Async `stream`."""
-        payload, config, context = self._prepare(dialogue, thread_id, overrides)
-        parts = self.graph.astream(payload, config, **self._run(context), stream_mode="custom")
-        reply = [text async for event in parts if (text := reply_chunk(event))]
-        for text in reply:  # after the run, as in `stream`
-            yield text
-
-    def _run(self, context: Context) -> dict[str, Any]:
-        """The options of every graph run: the turn's settings and how durably to store."""
-        return {"context": context, "durability": self._durability}
-
-    def _prepare(
+    def _new_turn(
         self, dialogue: DialogueLike, thread_id: str | None, overrides: Mapping[str, Any]
-    ) -> tuple[InputState, RunnableConfig, Context]:
+    ) -> Run:
         self._choose_backend()
-        try:
-            context = replace(self.context, **overrides) if overrides else self.context
-        except TypeError as exc:
-            raise ConfigError(f"Unknown setting: {exc}.") from None
+        context = self._settings(overrides)
         if isinstance(dialogue, str | bytes) or not isinstance(dialogue, Sequence | Mapping):
             raise InputError(
                 f"The dialogue must be a list of turns {{role, content}} or a KokoroChat "
@@ -288,16 +271,9 @@ class EmoStage:
         )
         if thread_id is None:
             require_client_last(turns)
-        size = sum(len(t.content) for t in turns)
-        if size > context.max_input_chars:
-            raise InputError(
-                f"The dialogue is too long ({size:,} characters; the limit is "
-                f"{context.max_input_chars:,}). Trim it, or raise max_input_chars."
-            )
-        thread = thread_id or uuid.uuid4().hex
-        config: RunnableConfig = {"configurable": {"thread_id": thread}}
-        return InputState(dialogue=turns), config, context
+        payload = InputState(dialogue=turns)
+        return Run(payload, thread_id or uuid.uuid4().hex, context, self._durability)
 
-    def _reply(self, output: Mapping[str, Any], context: Context, config: RunnableConfig) -> Reply:
-        model = describe_model(self.chat_model, context)
-        return reply_of(output, context.mode, str(config["configurable"]["thread_id"]), model)
+    def _reply(self, output: Mapping[str, Any], run: Run) -> Reply:
+        model = describe_model(self.chat_model, run.context)
+        return reply_of(output, run.context.mode, run.thread_id, model)

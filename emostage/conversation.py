@@ -14,18 +14,29 @@ wherever a conversation comes in (`EmoStage.respond`, the graph's `dialogue` and
 
 The counselor's reply goes out as an `AIMessage` whose `response_metadata["emostage"]`
 holds the turn's phase, risk and perspective (`reply_message`).
+
+This module is the conversation's one home: the roles, a `Turn`, reading a dialogue
+(`parse_dialogue`, `load_dialogue`, KokoroChat's format included), merging a speaker's
+consecutive messages (`merge_turns`, and `append_turns`, the `dialogue` channel's
+reducer), the mapping to and from chat messages, and the input limits.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal, cast
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from langgraph.graph.message import add_messages
+from pydantic import BaseModel
 
 from emostage.errors import InputError
+from emostage.files import parse_json, read_text
+
+if TYPE_CHECKING:
+    from emostage.context import Context
 
 Role = Literal["client", "counselor"]
 
@@ -100,6 +111,106 @@ def _lone_surrogate(text: str) -> int | None:
     except UnicodeEncodeError as exc:
         return exc.start
     return None
+
+
+class Turn(BaseModel):
+    """One turn of the dialogue: consecutive messages of one speaker, merged."""
+
+    role: Role
+    content: str
+
+
+def merge_turns(turns: Iterable[Turn]) -> list[Turn]:
+    """Merge consecutive messages of the same speaker into one turn, one message a line."""
+    merged: list[Turn] = []
+    for turn in turns:
+        text = turn.content.strip()
+        if not text:
+            continue
+        if merged and merged[-1].role == turn.role:
+            merged[-1] = Turn(role=turn.role, content=f"{merged[-1].content}\n{text}")
+        else:
+            merged.append(Turn(role=turn.role, content=text))
+    return merged
+
+
+def append_turns(left: list[Turn], right: list[Turn] | list[dict[str, Any]]) -> list[Turn]:
+    """Reducer: append turns, merging consecutive messages of the same speaker.
+
+    Raises:
+        InputError: an item is not a turn (roles as in `emostage.conversation`).
+    """
+    items = [t.model_dump() if isinstance(t, Turn) else t for t in right]
+    incoming = [Turn(role=role, content=text) for role, text in spoken_turns(items)]
+    if not left:
+        return merge_turns(incoming)
+    # `left` is merged already: only its last turn can join the incoming ones.
+    return [*left[:-1], *merge_turns([left[-1], *incoming])]
+
+
+def parse_dialogue(data: Any) -> list[Turn]:
+    """Turns from a parsed JSON document, in any accepted format.
+
+    Accepted: a list of `{role, content}` or of chat messages; `{"dialogue": [...]}` or
+    `{"messages": [...]}` with that list; and the KokoroChat format, whose items carry
+    `utterance` (Japanese) or `content` (translations). Roles are mapped in
+    `emostage.conversation`.
+
+    Raises:
+        InputError: the document has none of these shapes, or no turns.
+    """
+    items = data.get("dialogue", data.get("messages")) if isinstance(data, Mapping) else data
+    if not isinstance(items, list):
+        raise InputError(
+            'Unknown dialogue format: expected a list of turns, {"dialogue": [...]} or '
+            '{"messages": [...]}.'
+        )
+    turns = [Turn(role=role, content=text) for role, text in spoken_turns(items)]
+    merged = merge_turns(turns)
+    if not merged:
+        raise InputError("The dialogue is empty: give at least one client turn.")
+    return merged
+
+
+def load_dialogue(path: str | Path) -> list[Turn]:
+    """Read a dialogue file (see `parse_dialogue` for the formats).
+
+    Raises:
+        InputError: the file is missing, unreadable, not a regular file, too large, not
+            UTF-8 JSON or not a dialogue.
+    """
+    return parse_dialogue(parse_json(read_text(path), repr(str(path))))
+
+
+def require_client_last(turns: Sequence[Turn]) -> None:
+    """Raise `InputError` unless the dialogue ends with the client's turn."""
+    if not turns:
+        raise InputError("The dialogue is empty: give at least one client turn.")
+    if turns[-1].role != "client":
+        raise InputError("The dialogue must end with a client turn: the counselor speaks next.")
+
+
+def check_size(items: Sequence[object], context: Context) -> None:
+    """Refuse input over `context.max_input_chars`: turns, messages or `{role, content}` items.
+
+    Raises:
+        InputError: the text of `items`, all told, is over the limit.
+    """
+    size = sum(len(_text_of(item)) for item in items)
+    if size > context.max_input_chars:
+        raise InputError(
+            f"The dialogue is too long ({size:,} characters; the limit is "
+            f"{context.max_input_chars:,}). Trim it, or raise max_input_chars."
+        )
+
+
+def _text_of(item: object) -> str:
+    if isinstance(item, Turn):
+        return item.content
+    if isinstance(item, BaseMessage):
+        return item.text
+    text = item.get("content", item.get("utterance")) if isinstance(item, Mapping) else None
+    return text if isinstance(text, str) else ""
 
 
 def chat_messages(left: list[AnyMessage], right: Any) -> list[AnyMessage]:

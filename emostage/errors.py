@@ -33,6 +33,13 @@ class ModelUnavailableError(EmoStageError, RuntimeError):
     """The model server cannot be reached or does not have the model."""
 
 
+class OutputCapError(EmoStageError, ValueError):
+    """A server sent more than the output cap (it ignored the token limit): a bad answer.
+
+    Retried, then fallen back on, like any other bad answer (`emostage.models.ask`).
+    """
+
+
 class TransientModelError(ModelUnavailableError):
     """A fault that may pass (refused connection, timeout, 5xx, a cut stream): retried."""
 
@@ -42,3 +49,12 @@ def first_problem(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "top level"
     return f"at {where}: {first['msg']} ({exc.error_count()} problem(s) in all)"
+
+
+def server_detail(detail: object, limit: int = 160) -> str:
+    """A server's error text as one short line: an HTML page is not a message."""
+    text = str(detail).strip()
+    if text.lstrip().startswith("<"):
+        return "an HTML page, not a model server's error"
+    first = text.splitlines()[0] if text else ""
+    return first if len(first) <= limit else first[: limit - 1] + "…"

@@ -13,15 +13,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
-from emostage.context import Context
+from emostage.context import Context, resolve_context
 from emostage.errors import ConfigError, TaxonomyError
-from emostage.llm import ModelSource
+from emostage.models.source import ModelSource
 from emostage.nodes import (
     CHECK_SAFETY_MODEL,
     DELIVER_REPLY,
@@ -33,6 +34,7 @@ from emostage.nodes import (
     RESPOND_BASELINE,
     SCREEN_RISK,
     TAKE_PERSPECTIVE,
+    AnalysisNode,
     draft_node,
     reserved_phase_ids,
 )
@@ -46,13 +48,32 @@ from emostage.nodes.recognize_phase import make_recognize_phase
 from emostage.nodes.respond_baseline import make_respond_baseline
 from emostage.nodes.screen_risk import screen_risk
 from emostage.nodes.take_perspective import make_take_perspective
-from emostage.phases import Taxonomy, load_taxonomy
+from emostage.prompts.phases import Taxonomy, load_taxonomy
 from emostage.review import REVIEW_POLICIES, ReviewPolicy
-from emostage.routing import ANALYSIS_NODES, route_by_mode, route_by_phase
-from emostage.runs import EmoStageGraph, guarded
+from emostage.run import EmoStageGraph, guard
+from emostage.sessions.serializer import with_state_types
 from emostage.state import InputState, OutputState, State
 
 AnalysisLayout = Literal["parallel", "sequential"]
+
+ANALYSIS_NODES: list[str] = list(get_args(AnalysisNode))
+
+
+def route_by_mode(state: State, runtime: Runtime[Context]) -> list[AnalysisNode]:
+    """Fan out to the risk screen and both analyses; the baseline gets the screen only.
+
+    The guard model, when one is set, runs alongside in every mode.
+    """
+    context = resolve_context(runtime.context)
+    guard: list[AnalysisNode] = [CHECK_SAFETY_MODEL] if context.safety_model else []
+    if context.mode == "baseline":
+        return [SCREEN_RISK, *guard]
+    return [SCREEN_RISK, RECOGNIZE_PHASE, TAKE_PERSPECTIVE, *guard]
+
+
+def route_by_phase(state: State) -> str:
+    """Follow `plan_reply`'s choice: crisis, baseline, a phase's draft node, or the general one."""
+    return state.strategy
 
 
 def build_graph(
@@ -141,11 +162,11 @@ def build_graph(
             f"No node named {', '.join(map(repr, unknown))}; the nodes are: "
             f"{', '.join(builder.nodes)}."
         )
-    # Every run of it is bounded by the turn's deadline and untraced, and stores its state
-    # with EmoStage's types registered, whoever's checkpointer it runs on (emostage.runs).
-    return guarded(
+    # Every run of it is guarded (bounded by the turn's deadline, untraced, locked on a
+    # session store: emostage.run), and its checkpointer loads EmoStage's state classes.
+    return guard(
         builder.compile(
-            checkpointer=checkpointer,
+            checkpointer=with_state_types(checkpointer) if checkpointer else None,
             interrupt_before=list(interrupt_before),
             interrupt_after=list(interrupt_after),
             name="EmoStage",

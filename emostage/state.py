@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from pydantic import BaseModel, BeforeValidator, Field
 
-from emostage.conversation import Role, chat_messages, spoken_turns
+from emostage.conversation import Turn, append_turns, chat_messages
 from emostage.review import ReviewRecord, ReviewRequest
 from emostage.safety import RiskAssessment, RiskLevel, RiskSubject, RiskTimeframe
 from emostage.safety.watch import SafetyWatch
@@ -23,13 +22,6 @@ SupportNeed = Literal[
     "encouragement",
     "action_planning",
 ]
-
-
-class Turn(BaseModel):
-    """One turn of the dialogue: consecutive messages of one speaker, merged."""
-
-    role: Role
-    content: str
 
 
 def _clip(limit: int) -> BeforeValidator:
@@ -152,34 +144,6 @@ class Reply(BaseModel):
     mode: str
     risk: RiskAssessment = Field(description="Danger signalled, for a host app to hand over.")
     diagnostics: Diagnostics
-
-
-def merge_turns(turns: Iterable[Turn]) -> list[Turn]:
-    """Merge consecutive messages of the same speaker into one turn, one message a line."""
-    merged: list[Turn] = []
-    for turn in turns:
-        text = turn.content.strip()
-        if not text:
-            continue
-        if merged and merged[-1].role == turn.role:
-            merged[-1] = Turn(role=turn.role, content=f"{merged[-1].content}\n{text}")
-        else:
-            merged.append(Turn(role=turn.role, content=text))
-    return merged
-
-
-def append_turns(left: list[Turn], right: list[Turn] | list[dict[str, Any]]) -> list[Turn]:
-    """Reducer: append turns, merging consecutive messages of the same speaker.
-
-    Raises:
-        InputError: an item is not a turn (roles as in `emostage.conversation`).
-    """
-    items = [t.model_dump() if isinstance(t, Turn) else t for t in right]
-    incoming = [Turn(role=role, content=text) for role, text in spoken_turns(items)]
-    if not left:
-        return merge_turns(incoming)
-    # `left` is merged already: only its last turn can join the incoming ones.
-    return [*left[:-1], *merge_turns([left[-1], *incoming])]
 
 
 def merge_reports(

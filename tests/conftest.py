@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from emostage.state import Turn
+from emostage.conversation import Turn
 
 from .postgres_server import binaries, postgres_server
 

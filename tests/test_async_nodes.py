@@ -21,7 +21,7 @@ import pytest
 
 from bench.concurrency import concurrent_turns
 from emostage import EmoStage
-from emostage.backends.transport import AsyncBoundedTransport, BoundedTransport
+from emostage.models.backends.transport import AsyncBoundedTransport, BoundedTransport
 from emostage.testing.ollama_server import FakeOllama
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from emostage import ConfigError, EmoStage
-from emostage.backends.llamacpp import merge_roles
 from emostage.context import Context
-from emostage.llm import build_chat_model, resolve_backend
+from emostage.models.backends.llamacpp import merge_roles
+from emostage.models.source import build_chat_model, resolve_backend
 from emostage.testing.ollama_server import FakeOllama
 
 
@@ -61,7 +61,7 @@ def test_gemma_prompts_keep_the_persona_and_alternate_roles() -> None:
 
 
 def test_auto_is_resolved_once_not_per_turn(monkeypatch: pytest.MonkeyPatch) -> None:
-    from emostage.backends import ollama
+    from emostage.models.backends import ollama
 
     probes: list[str] = []
     real_preflight = ollama.preflight_ollama

@@ -21,8 +21,7 @@ from langchain_core.messages import (
 from langgraph.checkpoint.memory import InMemorySaver
 
 from emostage import EmoStage, InputError, build_graph
-from emostage.conversation import METADATA_KEY
-from emostage.dialogue import parse_dialogue
+from emostage.conversation import METADATA_KEY, parse_dialogue
 from emostage.safety import crisis_resources
 from emostage.testing import SCRIPTED_REPLY, ScriptedChatModel
 

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from emostage import EmoStage
 from emostage.cli import app
 from emostage.cli import chat as chat_module
-from emostage.dialogue import load_dialogue
+from emostage.conversation import load_dialogue
 from emostage.sessions import open_store
 from emostage.testing import ScriptedChatModel
 from emostage.testing.ollama_server import FakeOllama

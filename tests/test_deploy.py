@@ -44,8 +44,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph_cli.config import get_unknown_keys, validate_config_file
 from packaging.requirements import Requirement
 
-from emostage.backends.transport import SESSION_HEADER
 from emostage.context import Context
+from emostage.models.deadline import SESSION_HEADER
 
 from .conftest import ROOT
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from emostage import InputError, detect_language, load_dialogue, parse_dialogue
-from emostage.dialogue import shorten, window
-from emostage.state import Turn, merge_turns
+from emostage.conversation import Turn, merge_turns
+from emostage.prompts.messages import shorten, window
 
 from .conftest import EXAMPLES
 

@@ -16,7 +16,7 @@ from emostage.evaluation.judge import CRITERIA, TurnScores, pair_outcome
 from emostage.evaluation.metrics import distinct, mean_interval, reference_scores, tokenize
 from emostage.evaluation.records import JsonlLog
 from emostage.evaluation.tables import Records, language_report, outcome_rates
-from emostage.phases import load_taxonomy
+from emostage.prompts.phases import load_taxonomy
 
 FIXTURES = Path(__file__).parent / "data" / "eval"
 

@@ -9,7 +9,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from emostage import EmoStage, build_graph, load_taxonomy
 from emostage.context import Context
-from emostage.state import InputState, Turn
+from emostage.conversation import Turn
+from emostage.state import InputState
 from emostage.testing import SCRIPTED_REPLY, ScriptedChatModel
 
 IVEY = load_taxonomy("ivey").ids

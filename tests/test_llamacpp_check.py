@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from emostage.backends.llamacpp_build import REBUILD_COMMAND
-from emostage.backends.llamacpp_check import LlamaCppCrashError, check_llamacpp
 from emostage.errors import ConfigError
+from emostage.models.backends.llamacpp_build import REBUILD_COMMAND
+from emostage.models.backends.llamacpp_check import LlamaCppCrashError, check_llamacpp
 
 from .conftest import EXAMPLES
 

@@ -22,9 +22,10 @@ from langchain_ollama import chat_models
 from langgraph.checkpoint.memory import InMemorySaver
 
 from emostage import Context, EmoStage, EmoStageError, ModelUnavailableError, Perspective, Reply
-from emostage.backends.ollama import normalize_host
-from emostage.backends.transport import SESSION_HEADER, AsyncBoundedTransport, BoundedTransport
-from emostage.llm import build_chat_model, preflight
+from emostage.models.backends.ollama import normalize_host
+from emostage.models.backends.transport import AsyncBoundedTransport, BoundedTransport
+from emostage.models.deadline import SESSION_HEADER
+from emostage.models.source import build_chat_model, preflight
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from emostage import ConfigError, EmoStage, ModelUnavailableError
-from emostage.backends.transport import AsyncBoundedTransport
+from emostage.models.backends.transport import AsyncBoundedTransport
 
 MODEL = "qwen2.5-7b-instruct"
 DIALOGUE = [

@@ -7,16 +7,17 @@ import pytest
 
 from emostage import EmoStage, load_taxonomy
 from emostage.context import Context
+from emostage.conversation import Turn
 from emostage.languages import LANGUAGES
-from emostage.messages import (
+from emostage.prompts import load_prompts
+from emostage.prompts.messages import (
     TurnView,
     draft_instruction,
     perspective_instruction,
     phase_instruction,
     quoted,
 )
-from emostage.prompts import load_prompts
-from emostage.state import Emotion, Perspective, PhaseAssessment, Turn
+from emostage.state import Emotion, Perspective, PhaseAssessment
 from emostage.testing import ScriptedChatModel
 
 CLIENT_LINES = {

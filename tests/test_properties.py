@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emostage import EmoStage, InputError, detect_language, parse_dialogue
-from emostage.backends.structured import parse_json_lenient
-from emostage.state import Turn, merge_turns
+from emostage.conversation import Turn, merge_turns
+from emostage.models.backends.structured import parse_json_lenient
 from emostage.testing import ScriptedChatModel
 
 roles = st.sampled_from(["client", "counselor"])

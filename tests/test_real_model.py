@@ -19,12 +19,12 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from emostage import EmoStage, Perspective, load_dialogue, load_taxonomy
-from emostage.backends.llamacpp import ChatLlamaCpp, embedded_model_path
-from emostage.calls import phase_schema
 from emostage.cli import app
 from emostage.context import Context
-from emostage.llm import build_chat_model
-from emostage.messages import TurnView, perspective_instruction, phase_instruction
+from emostage.models.ask import phase_schema
+from emostage.models.backends.llamacpp import ChatLlamaCpp, embedded_model_path
+from emostage.models.source import build_chat_model
+from emostage.prompts.messages import TurnView, perspective_instruction, phase_instruction
 from emostage.testing.ollama_server import FakeOllama
 
 from .conftest import EXAMPLES
@@ -117,7 +117,7 @@ def openai_server() -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "emostage.backends.llamacpp_cpu", "llama_cpp.server"]
+    command = [sys.executable, "-m", "emostage.models.backends.llamacpp_cpu", "llama_cpp.server"]
     command += ["--model", str(embedded_model_path())]
     command += ["--chat_format", "gemma", "--model_alias", "gemma3-270m"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192"]

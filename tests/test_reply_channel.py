@@ -24,11 +24,12 @@ from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from emostage import EmoStage, ModelUnavailableError, build_graph
+from emostage.conversation import Turn
 from emostage.languages import Language
 from emostage.nodes.deliver_reply import reply_chunk
 from emostage.prompts import load_prompts
 from emostage.safety import crisis_resources
-from emostage.state import InputState, Turn
+from emostage.state import InputState
 from emostage.testing import SCRIPTED_REPLY, ScriptedChatModel
 
 CLIENT = {

@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from emostage import EmoStage, InputError
 from emostage.cli.main import app
+from emostage.conversation import Turn
 from emostage.graph import build_graph
 from emostage.nodes.deliver_reply import reply_chunk
-from emostage.state import InputState, Turn
+from emostage.state import InputState
 from emostage.testing import ScriptedChatModel
 
 DRAFT = "Thank you for telling me. Are you safe right now?"

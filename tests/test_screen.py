@@ -13,15 +13,14 @@ from hypothesis import strategies as st
 
 from emostage import EmoStage, TaxonomyError
 from emostage.context import Context
-from emostage.dialogue import load_dialogue
+from emostage.conversation import Turn, load_dialogue
 from emostage.graph import build_graph
-from emostage.messages import transcript
-from emostage.phases import Taxonomy, load_taxonomy
 from emostage.prompts import load_prompts
+from emostage.prompts.messages import transcript
+from emostage.prompts.phases import Taxonomy, load_taxonomy
 from emostage.safety import prefilter, screen_risk
 from emostage.safety.normalize import normalize_for_screen
 from emostage.safety.screen import compiled_lexicon
-from emostage.state import Turn
 from emostage.testing import ScriptedChatModel
 
 from .risk_eval import splits

@@ -16,8 +16,8 @@ import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from emostage import EmoStage
-from emostage.checkpoints import with_state_types
 from emostage.sessions import SqliteSessionStore, open_store
+from emostage.sessions.serializer import with_state_types
 from emostage.testing import ScriptedChatModel
 
 pytestmark = pytest.mark.integration

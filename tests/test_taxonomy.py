@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from emostage import EmoStage, TaxonomyError, build_graph, load_taxonomy
-from emostage.phases import Taxonomy
+from emostage.prompts.phases import Taxonomy
 from emostage.testing import ScriptedChatModel
 
 CUSTOM: dict[str, Any] = {

@@ -43,10 +43,10 @@ from emostage.cli.options import (
     spinner,
     warn_fallbacks,
 )
-from emostage.dialogue import load_dialogue, parse_dialogue
+from emostage.conversation import load_dialogue, parse_dialogue
 from emostage.files import decode, parse_json, read_limited
 from emostage.graph import build_graph
-from emostage.llm import describe_model
+from emostage.models.source import describe_model
 from emostage.sessions import open_store
 
 app = typer.Typer(

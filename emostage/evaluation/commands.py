@@ -31,8 +31,8 @@ from emostage.evaluation.rundir import RunConfig, RunDir
 from emostage.evaluation.runner import StepResult
 from emostage.evaluation.systems import parse_systems
 from emostage.languages import Language
-from emostage.llm import build_chat_model, preflight, resolve_backend
-from emostage.model_io import CallPolicy
+from emostage.models.invoke import CallPolicy
+from emostage.models.source import build_chat_model, preflight, resolve_backend
 
 if TYPE_CHECKING:
     from emostage.evaluation.report import ReportFiles

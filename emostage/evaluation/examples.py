@@ -13,11 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from emostage.dialogue import detect_language, parse_dialogue
+from emostage.conversation import Turn, parse_dialogue
 from emostage.errors import InputError
 from emostage.files import parse_json, read_text
-from emostage.languages import Language
-from emostage.state import Turn
+from emostage.languages import Language, detect_language
 
 Third = Literal["early", "middle", "late"]
 THIRDS: tuple[Third, ...] = ("early", "middle", "late")

@@ -11,12 +11,12 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, BeforeValidator, Field
 
-from emostage.calls import StructuredAnswer, ask_structured
 from emostage.context import Context
 from emostage.evaluation.examples import Example
-from emostage.messages import transcript
-from emostage.model_io import CallPolicy, run_sync
+from emostage.models.ask import StructuredAnswer, ask_structured
+from emostage.models.invoke import CallPolicy, run_sync
 from emostage.prompts import load_judge_prompts, load_prompts
+from emostage.prompts.messages import transcript
 
 
 def _clip(value: object) -> object:

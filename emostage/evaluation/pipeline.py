@@ -11,7 +11,6 @@ from langchain_core.messages.ai import UsageMetadata
 from rich.console import Console
 
 from emostage.api import EmoStage
-from emostage.calls import StructuredAnswer
 from emostage.context import Context
 from emostage.errors import InputError
 from emostage.evaluation.examples import Example, load_examples
@@ -20,8 +19,9 @@ from emostage.evaluation.rundir import RunConfig, RunDir, check_same_run, new_co
 from emostage.evaluation.runner import StepResult, Task, run_step
 from emostage.evaluation.systems import BASELINE, System, generate, token_totals
 from emostage.languages import Language
-from emostage.llm import model_fingerprint
-from emostage.phases import load_taxonomy
+from emostage.models.ask import StructuredAnswer
+from emostage.models.source import model_fingerprint
+from emostage.prompts.phases import load_taxonomy
 
 ORDERS = ("system_first", "baseline_first")
 

@@ -11,7 +11,7 @@ from typing import Any
 from emostage.evaluation.plots import criteria_plot, phase_plot, win_rate_plot
 from emostage.evaluation.rundir import RunConfig, RunDir
 from emostage.evaluation.tables import LanguageReport, Records, Table, language_report
-from emostage.phases import load_taxonomy
+from emostage.prompts.phases import load_taxonomy
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from emostage.evaluation.examples import Example
 from emostage.evaluation.records import JsonlLog
 from emostage.files import read_text
 from emostage.languages import Language
-from emostage.phases import Taxonomy
+from emostage.prompts.phases import Taxonomy
 
 # Settings that, once a run has started, must stay the same for a resumed run to be one run.
 IDENTITY = (

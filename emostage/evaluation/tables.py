@@ -20,7 +20,7 @@ from emostage.evaluation.metrics import (
 from emostage.evaluation.ratings import HUMAN_CRITERIA
 from emostage.evaluation.systems import SYSTEMS
 from emostage.languages import Language
-from emostage.phases import Taxonomy
+from emostage.prompts.phases import Taxonomy
 
 CRITERION_NAMES = {
     "comprehensiveness": "Comprehensive (0–2)",

@@ -19,10 +19,10 @@ from typing import Any, Literal
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.runtime import Runtime, get_runtime
 
-from emostage.calls import NodeRun
 from emostage.context import Context, resolve_context
-from emostage.messages import TurnView
-from emostage.model_io import Asking, run_async, run_sync
+from emostage.models.ask import NodeRun
+from emostage.models.invoke import Asking, run_async, run_sync
+from emostage.prompts.messages import TurnView
 from emostage.state import State
 
 # A node: a function of the State and the Runtime (LangGraph passes it by the parameter's

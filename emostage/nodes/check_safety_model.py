@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from emostage.calls import ANALYSIS_SHARE, text_call
-from emostage.llm import ModelSource
-from emostage.model_io import Asking, CallPolicy
+from emostage.models.ask import ANALYSIS_SHARE, text_call
+from emostage.models.invoke import Asking, CallPolicy
+from emostage.models.source import ModelSource
 from emostage.nodes import CHECK_SAFETY_MODEL, Node, Step, node
 from emostage.safety.guard import guard_adapter
 from emostage.state import State

@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from emostage.context import Context, resolve_context
-from emostage.conversation import reply_message
+from emostage.conversation import Turn, reply_message
 from emostage.nodes import DRAFT_CRISIS, Node
 from emostage.review import (
     ReviewDecision,
@@ -28,7 +28,7 @@ from emostage.review import (
     reviewed_reply,
 )
 from emostage.safety import RiskAssessment, crisis_resources
-from emostage.state import State, Turn
+from emostage.state import State
 
 REPLY_KEY = "emostage_reply"
 """The key of reply text in custom stream events: `{"emostage_reply": "a chunk"}`."""

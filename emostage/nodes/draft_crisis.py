@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.calls import text_call
 from emostage.errors import ModelUnavailableError
-from emostage.llm import ModelSource
-from emostage.model_io import Asking, CallPolicy
+from emostage.models.ask import text_call
+from emostage.models.invoke import Asking, CallPolicy
+from emostage.models.source import ModelSource
 from emostage.nodes import DRAFT_CRISIS, Node, Step, drafted, node
 from emostage.prompts import PromptSet
 from emostage.safety import RiskAssessment, crisis_resources

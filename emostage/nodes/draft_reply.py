@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.calls import text_call
-from emostage.llm import ModelSource
-from emostage.messages import draft_instruction
-from emostage.model_io import Asking, CallPolicy
+from emostage.models.ask import text_call
+from emostage.models.invoke import Asking, CallPolicy
+from emostage.models.source import ModelSource
 from emostage.nodes import DRAFT_GENERAL, Node, Step, draft_node, drafted, node
-from emostage.phases import Taxonomy
+from emostage.prompts.messages import draft_instruction
+from emostage.prompts.phases import Taxonomy
 from emostage.state import PhaseAssessment, State
 
 

@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from emostage.context import Context, resolve_context
 from emostage.nodes import DRAFT_CRISIS, DRAFT_GENERAL, RESPOND_BASELINE, Node, draft_node
-from emostage.phases import Taxonomy
+from emostage.prompts.phases import Taxonomy
 from emostage.safety import RiskAssessment
 from emostage.safety.watch import followed_up, seeded_watch
 from emostage.state import State

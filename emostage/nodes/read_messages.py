@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.conversation import message_of, spoken_turns
+from emostage.conversation import Turn, append_turns, message_of, spoken_turns
 from emostage.errors import InputError
-from emostage.state import State, Turn, append_turns
+from emostage.state import State
 
 
 def read_messages(state: State) -> dict[str, Any]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.calls import ANALYSIS_SHARE, phase_schema, structured_call
-from emostage.llm import ModelSource
-from emostage.messages import phase_instruction
-from emostage.model_io import Asking, CallPolicy
+from emostage.models.ask import ANALYSIS_SHARE, phase_schema, structured_call
+from emostage.models.invoke import Asking, CallPolicy
+from emostage.models.source import ModelSource
 from emostage.nodes import RECOGNIZE_PHASE, Node, Step, node
-from emostage.phases import Taxonomy
+from emostage.prompts.messages import phase_instruction
+from emostage.prompts.phases import Taxonomy
 from emostage.state import State
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.calls import text_call
-from emostage.llm import ModelSource
-from emostage.messages import baseline_messages
-from emostage.model_io import Asking, CallPolicy
+from emostage.models.ask import text_call
+from emostage.models.invoke import Asking, CallPolicy
+from emostage.models.source import ModelSource
 from emostage.nodes import RESPOND_BASELINE, Node, Step, drafted, node
+from emostage.prompts.messages import baseline_messages
 from emostage.state import State
 
 

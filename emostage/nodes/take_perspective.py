@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.calls import ANALYSIS_SHARE, structured_call
-from emostage.llm import ModelSource
-from emostage.messages import perspective_instruction
-from emostage.model_io import Asking, CallPolicy
+from emostage.models.ask import ANALYSIS_SHARE, structured_call
+from emostage.models.invoke import Asking, CallPolicy
+from emostage.models.source import ModelSource
 from emostage.nodes import TAKE_PERSPECTIVE, Node, Step, node
+from emostage.prompts.messages import perspective_instruction
 from emostage.state import Perspective, State
 
 

@@ -2,7 +2,7 @@
 
 A session store is a LangGraph checkpointer (threads are sessions) that also:
 - serializes the turns of a thread across processes and machines (`turn_lock`): the
-  graph takes it on every run (`emostage.runs`), so two turns of one session never
+  graph takes it on every run (`emostage.run`), so two turns of one session never
   interleave, whoever runs them;
 - lets one process hold a session for a whole chat (`hold`), refusing a second;
 - lists and erases sessions;

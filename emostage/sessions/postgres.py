@@ -25,9 +25,9 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from emostage.checkpoints import state_serializer
 from emostage.errors import InputError, StoreError
 from emostage.sessions.base import SessionStore, TurnLock, busy, lock_key
+from emostage.sessions.serializer import state_serializer
 
 # What PostgresSaver needs of its connections.
 _SAVER_CONNECTION: dict[str, Any] = {

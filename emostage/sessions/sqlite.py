@@ -26,9 +26,9 @@ import platformdirs
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from emostage.checkpoints import state_serializer
 from emostage.errors import InputError, StoreError
 from emostage.sessions.base import SessionStore, TurnLock, busy, lock_key
+from emostage.sessions.serializer import state_serializer
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _TABLES = {"checkpoints", "writes"}

@@ -5,7 +5,7 @@ Ollama-protocol server on 127.0.0.1 with fault modes, is in `emostage.testing.ol
 and needs the dev extra (pytest-httpserver).
 """
 
-from emostage.backends.scripted import (
+from emostage.models.backends.scripted import (
     SCRIPTED_PERSPECTIVE,
     SCRIPTED_REPLY,
     SCRIPTED_SCORES,

@@ -27,7 +27,7 @@ from langsmith import tracing_context
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from emostage.backends.structured import SchemaGuidedChatModel
+from emostage.models.backends.structured import SchemaGuidedChatModel
 from emostage.testing import ScriptedChatModel
 from emostage.testing.server_speed import (
     ServerSpeed,

@@ -21,13 +21,13 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-from emostage.backends import Backend, Fingerprint
-from emostage.backends.llamacpp_check import check_llamacpp
-from emostage.backends.llamacpp_cpu import load_cpu_backend
-from emostage.backends.structured import SchemaGuidedChatModel
 from emostage.context import Context
-from emostage.deadline import CallBound, current_call
 from emostage.errors import ConfigError, ModelUnavailableError
+from emostage.models.backends import Backend, Fingerprint
+from emostage.models.backends.llamacpp_check import check_llamacpp
+from emostage.models.backends.llamacpp_cpu import load_cpu_backend
+from emostage.models.backends.structured import SchemaGuidedChatModel
+from emostage.models.deadline import CallBound, current_call
 
 EMBEDDED_MODEL = "gemma3-270m (embedded, base model: plumbing only)"
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}

@@ -19,10 +19,10 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
-from emostage.backends import Backend, Fingerprint
-from emostage.backends.structured import SchemaGuidedChatModel
 from emostage.context import Context
 from emostage.errors import ModelUnavailableError
+from emostage.models.backends import Backend, Fingerprint
+from emostage.models.backends.structured import SchemaGuidedChatModel
 
 SCRIPTED_REPLY = "(scripted test reply) That sounds really hard. Could you tell me more?"
 SCRIPTED_PERSPECTIVE: dict[str, Any] = {

@@ -13,33 +13,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import hashlib
 import math
 import socket
 import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from contextvars import ContextVar
 from typing import Any
 
 import httpx
 
-from emostage.deadline import CallBound, OutputCapError, current_call
-
-# Sent with every model request of a turn that runs a thread, so that a load balancer can
-# send a session's calls to one model replica, whose prefix cache holds its transcript
-# (deploy/nginx.conf). A digest: the thread id itself stays here.
-SESSION_HEADER = "X-EmoStage-Session"
-_SESSION: ContextVar[str | None] = ContextVar("emostage_session_key", default=None)
-
-
-def set_session(thread_id: str | None) -> None:
-    """Name the session of the turn running in this context (None: no thread)."""
-    if thread_id is None:
-        _SESSION.set(None)
-        return
-    _SESSION.set(hashlib.sha256(thread_id.encode("utf-8", "surrogatepass")).hexdigest()[:16])
+from emostage.models.deadline import (
+    SESSION_HEADER,
+    CallBound,
+    OutputCapError,
+    current_call,
+    session_key,
+)
 
 
 class BoundedTransport(httpx.BaseTransport):
@@ -181,7 +171,7 @@ def _cut_timeouts(request: httpx.Request, bound: CallBound) -> None:
 
     Also tag the request with the turn's session, for replica affinity.
     """
-    if (session := _SESSION.get()) is not None:
+    if (session := session_key()) is not None:
         request.headers[SESSION_HEADER] = session
     if bound.expired():
         raise bound.timeout_error()
@@ -230,12 +220,3 @@ def retry_after(value: str | None) -> float | None:
             return None
         seconds = when.timestamp() - time.time()
     return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def one_line(detail: object, limit: int = 160) -> str:
-    """A server's error text as one short line: an HTML page is not a message."""
-    text = str(detail).strip()
-    if text.lstrip().startswith("<"):
-        return "an HTML page, not a model server's error"
-    first = text.splitlines()[0] if text else ""
-    return first if len(first) <= limit else first[: limit - 1] + "…"

@@ -7,7 +7,7 @@
 | `openai`   | `openai`     | any OpenAI-compatible server                       |
 | `scripted` | `scripted`   | canned answers, for tests and offline notebooks    |
 
-`auto` is not a backend: `emostage.llm.resolve_backend` turns it into one of these.
+`auto` is not a backend: `emostage.models.source.resolve_backend` turns it into one of these.
 """
 
 from __future__ import annotations
@@ -44,6 +44,6 @@ class Backend(Protocol):
 
 def get_backend(name: str) -> Backend:
     """The backend called `name` (its module is imported on first use)."""
-    module = importlib.import_module(f"emostage.backends.{name}")
+    module = importlib.import_module(f"emostage.models.backends.{name}")
     backend: Backend = module.BACKEND
     return backend

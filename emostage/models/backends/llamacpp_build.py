@@ -4,7 +4,7 @@ pip compiles llama-cpp-python with `-march=native` by default, and ggml then tur
 instruction set the CPU reports, AMX included. Some virtual machines report AMX but do not
 grant it, and the first completion dies with SIGSEGV. The flags below build ggml's CPU
 backend once per instruction-set level instead (plain x86-64 up to AVX-512, or armv8.0 up
-to armv9.2), and `emostage.backends.llamacpp_cpu` loads the best one the CPU runs, never
+to armv9.2), and `emostage.models.backends.llamacpp_cpu` loads the best one the CPU runs, never
 the AMX one. The same wheel runs on any x86-64 or aarch64 Linux machine, at its speed.
 
 pip caches a built wheel by package version, not by CMake flags, so a wheel once built
@@ -14,8 +14,8 @@ set of flags gets its own wheel, built once.
 
 Run it as a script (it needs only the standard library, so no venv is needed yet):
 
-    python3 emostage/backends/llamacpp_build.py            # prints the wheel's path
-    LLAMA_CMAKE_ARGS="-DGGML_NATIVE=ON" python3 emostage/backends/llamacpp_build.py
+    python3 emostage/models/backends/llamacpp_build.py            # prints the wheel's path
+    LLAMA_CMAKE_ARGS="-DGGML_NATIVE=ON" python3 emostage/models/backends/llamacpp_build.py
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Running model calls, sync or async, under a deadline, retrying transient faults.
 
-The code that decides what to ask (`emostage.calls`, the nodes) is written once, as
+The code that decides what to ask (`emostage.models.ask`, the nodes) is written once, as
 generators that yield a `ModelCall` and receive its answer. `run_sync` and `run_async`
 carry the calls out:
 - `run_sync` calls `model.invoke` (the `respond` and `stream` paths);
@@ -26,9 +26,9 @@ from langgraph.constants import TAG_NOSTREAM
 from tenacity import AsyncRetrying, RetryCallState, Retrying, wait_exponential_jitter
 
 from emostage.context import Context
-from emostage.deadline import CallBound, CallWindow, TurnTimeoutError, bounded_call
 from emostage.errors import EmoStageError, TransientModelError
-from emostage.llm import server_error
+from emostage.models.deadline import CallBound, CallWindow, TurnTimeoutError, bounded_call
+from emostage.models.source import server_error
 
 T = TypeVar("T")
 # A computation that asks the model: it yields calls, receives answers, returns a `T`.

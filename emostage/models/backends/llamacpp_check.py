@@ -19,9 +19,9 @@ from pathlib import Path
 
 import platformdirs
 
-from emostage.backends.llamacpp_build import REBUILD_COMMAND
-from emostage.backends.llamacpp_cpu import load_cpu_backend, variant_files
 from emostage.errors import ConfigError
+from emostage.models.backends.llamacpp_build import REBUILD_COMMAND
+from emostage.models.backends.llamacpp_cpu import load_cpu_backend, variant_files
 
 CHECK_TIMEOUT_S = 120.0
 # Long enough that the prompt is evaluated as a batch, the path where the AMX kernels ran.
@@ -43,7 +43,7 @@ def check_llamacpp(model_path: str, *, timeout_s: float = CHECK_TIMEOUT_S) -> No
     marker = _marker(library, Path(model_path))
     if marker.exists():
         return
-    command = [sys.executable, "-m", "emostage.backends.llamacpp_check", model_path]
+    command = [sys.executable, "-m", "emostage.models.backends.llamacpp_check", model_path]
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout_s, check=False

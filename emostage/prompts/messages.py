@@ -17,11 +17,11 @@ from typing import cast
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from emostage.context import Context
-from emostage.dialogue import detect_language, require_client_last, shorten, window
-from emostage.languages import Language
-from emostage.phases import Taxonomy
+from emostage.conversation import Turn, require_client_last
+from emostage.languages import Language, detect_language
 from emostage.prompts import PromptSet, load_prompts
-from emostage.state import Perspective, PhaseAssessment, Turn
+from emostage.prompts.phases import Taxonomy
+from emostage.state import Perspective, PhaseAssessment
 
 
 def transcript(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> str:
@@ -39,6 +39,25 @@ def transcript(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> s
         label = getattr(prompts.labels, turn.role)
         lines.append(label + ": " + quoted(shorten(turn.content, context.max_turn_chars)))
     return "\n".join(lines)
+
+
+def window(turns: Sequence[Turn], opening: int, recent: int) -> tuple[list[Turn], int]:
+    """Keep the opening and the most recent turns of a long dialogue.
+
+    Returns:
+        The kept turns and how many turns were left out between them.
+    """
+    if len(turns) <= opening + recent:
+        return list(turns), 0
+    return [*turns[:opening], *turns[-recent:]], len(turns) - opening - recent
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut the middle out of an over-long message, keeping its start and end."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 3) // 2
+    return f"{text[:half]} … {text[-half:]}"
 
 
 # JSON leaves these unescaped, but Unicode (and so a reader) breaks lines at them.

@@ -2,7 +2,7 @@
 
 The functions here decide what to ask and what to make of the answers. They are
 generators that yield each `ModelCall` (`result = yield from text_call(...)`), so that the
-same code runs blocking or on an event loop (`emostage.model_io.run_sync`, `run_async`).
+same code runs blocking or on an event loop (`emostage.models.invoke.run_sync`, `run_async`).
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError, create_model
 
-from emostage.deadline import OutputCapError
-from emostage.errors import EmoStageError, ModelUnavailableError
-from emostage.model_io import Asking, CallPolicy, ModelCall
+from emostage.errors import EmoStageError, ModelUnavailableError, OutputCapError
+from emostage.models.invoke import Asking, CallPolicy, ModelCall
 from emostage.state import NodeReport, PhaseAssessment
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
-_BAD_ANSWER = (OutputParserException, ValidationError, ValueError)  # OutputCapError too
+_BAD_ANSWER = (OutputParserException, ValidationError, ValueError)
 # An analysis call may take this share of the turn's remaining time, so that a slow server
 # still leaves the draft its time: the analysis can fall back, a routine draft cannot.
 ANALYSIS_SHARE = 0.5
@@ -116,10 +115,13 @@ def ask_structured(
     for calls in range(1, policy.bad_answer_retries + 2):
         try:
             result: Any = yield ModelCall(structured, messages, policy)
+        except OutputCapError as exc:  # an EmoStageError that is a bad answer
+            problem = str(exc)
+            continue
         except EmoStageError:  # a ValueError too, but not a bad answer
             raise
         except _BAD_ANSWER as exc:
-            problem = str(exc) if isinstance(exc, OutputCapError) else type(exc).__name__
+            problem = type(exc).__name__
             continue
         parsed = result.get("parsed") if isinstance(result, dict) else result
         if isinstance(parsed, schema):
@@ -146,11 +148,11 @@ def text_call(
         run.model_calls += 1
         try:
             answer = yield ModelCall(model, messages, policy)
-        except EmoStageError:  # a ValueError too, but not a bad answer
-            raise
-        except OutputCapError as exc:
+        except OutputCapError as exc:  # an EmoStageError that is a bad answer
             problem = str(exc)
             continue
+        except EmoStageError:  # a ValueError too, but not a bad answer
+            raise
         except _BAD_ANSWER as exc:
             problem = f"unreadable reply ({type(exc).__name__})"
             continue

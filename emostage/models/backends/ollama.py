@@ -8,10 +8,10 @@ from types import ModuleType
 import httpx
 from langchain_core.language_models import BaseChatModel
 
-from emostage.backends import Backend, Fingerprint
-from emostage.backends.transport import AsyncBoundedTransport, BoundedTransport, one_line
 from emostage.context import Context
-from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError
+from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError, server_detail
+from emostage.models.backends import Backend, Fingerprint
+from emostage.models.backends.transport import AsyncBoundedTransport, BoundedTransport
 
 # Transport failures: ollama re-raises httpx.ConnectError as the builtin ConnectionError,
 # but other paths (timeouts, a stream cut mid-way) raise httpx's own classes. No shared base.
@@ -69,7 +69,7 @@ def server_error(exc: BaseException) -> ModelUnavailableError | None:
             f"The connection to the model server broke ({type(exc).__name__}); try again."
         )
     if "ollama" in sys.modules and isinstance(exc, sys.modules["ollama"].ResponseError):
-        detail = one_line(exc.error)
+        detail = server_detail(exc.error)
         if str(exc.error).lstrip().startswith("<"):
             return ModelUnavailableError(
                 f"The server at OLLAMA_HOST is not Ollama: it answered {exc.status_code} with "
@@ -133,7 +133,7 @@ def preflight_ollama(context: Context) -> None:
     except ollama.ResponseError as exc:
         raise ModelUnavailableError(
             f"Ollama at {host} answered with an error ({exc.status_code}): "
-            f"{one_line(exc.error)}. Is OLLAMA_HOST an Ollama server?"
+            f"{server_detail(exc.error)}. Is OLLAMA_HOST an Ollama server?"
         ) from None
     except ValueError:  # a 200 that is not Ollama's JSON: another kind of server
         raise ModelUnavailableError(

@@ -10,11 +10,11 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
-from emostage.backends import Backend, Fingerprint
-from emostage.backends.structured import parse_structured
-from emostage.backends.transport import AsyncBoundedTransport, BoundedTransport, one_line
 from emostage.context import Context
-from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError
+from emostage.errors import ConfigError, ModelUnavailableError, TransientModelError, server_detail
+from emostage.models.backends import Backend, Fingerprint
+from emostage.models.backends.structured import parse_structured
+from emostage.models.backends.transport import AsyncBoundedTransport, BoundedTransport
 
 _NO_KEY = "not-needed"  # local servers ignore the key, but the client requires one
 _INSTALL = "Install the openai backend: pip install 'emostage[openai]'."
@@ -92,7 +92,7 @@ def server_error(exc: BaseException) -> ModelUnavailableError | None:
             "Cannot reach the OpenAI-compatible server; check that it runs and --base-url."
         )
     if isinstance(exc, openai.APIStatusError):
-        detail = one_line(exc.message)
+        detail = server_detail(exc.message)
         transient = exc.status_code >= 500 or exc.status_code == 429
         kind = TransientModelError if transient else ModelUnavailableError
         return kind(f"The model server failed ({exc.status_code}): {detail}")

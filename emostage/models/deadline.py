@@ -1,25 +1,48 @@
-"""Wall-clock deadlines: every turn and every model call ends in bounded time.
+"""Every run-scoped variable: the turn's deadline, a model call's bound, the session key.
 
-A turn's deadline is set once per graph run (`emostage.graph.EmoStageGraph`), so it holds
+Wall-clock deadlines: every turn and every model call ends in bounded time.
+
+A turn's deadline is set once per graph run (`emostage.run`), so it holds
 on every path: `respond`, `stream`, the async twins, a raw `graph.invoke`, LangGraph
 Server. Each model call then gets `min(now + request_timeout_s, turn deadline)`, which the
-HTTP transport (`emostage.backends.transport`) and the in-process backend enforce. Both
+HTTP transport (`emostage.models.backends.transport`) and the in-process backend enforce. Both
 live in context variables, which LangGraph and LangChain copy into the threads and tasks
 that run nodes and models.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from emostage.errors import TransientModelError
+from emostage.errors import OutputCapError, TransientModelError
+
+__all__ = [
+    "SESSION_HEADER",
+    "CallBound",
+    "CallTimeoutError",
+    "CallWindow",
+    "OutputCapError",
+    "TurnTimeoutError",
+    "bounded_call",
+    "current_call",
+    "session_key",
+    "set_session",
+    "start_turn",
+    "turn_deadline",
+]
 
 _TURN_DEADLINE: ContextVar[float | None] = ContextVar("emostage_turn_deadline", default=None)
 _CALL: ContextVar[CallBound | None] = ContextVar("emostage_call_bound", default=None)
+# Sent with every model request of a turn that runs a thread, so that a load balancer can
+# send a session's calls to one model replica, whose prefix cache holds its transcript
+# (deploy/nginx.conf). A digest: the thread id itself stays here.
+SESSION_HEADER = "X-EmoStage-Session"
+_SESSION: ContextVar[str | None] = ContextVar("emostage_session_key", default=None)
 
 
 class CallTimeoutError(TransientModelError):
@@ -28,10 +51,6 @@ class CallTimeoutError(TransientModelError):
 
 class TurnTimeoutError(CallTimeoutError):
     """The turn's deadline passed: no more model calls are made in this turn."""
-
-
-class OutputCapError(ValueError):
-    """A server sent more than the output cap (it ignored the token limit): a bad answer."""
 
 
 @dataclass
@@ -132,3 +151,16 @@ def bounded_call(bound: CallBound) -> Iterator[CallBound]:
 def current_call() -> CallBound | None:
     """The bound of the model call running in this context, if any."""
     return _CALL.get()
+
+
+def set_session(thread_id: str | None) -> None:
+    """Name the session of the turn running in this context (None: no thread)."""
+    if thread_id is None:
+        _SESSION.set(None)
+        return
+    _SESSION.set(hashlib.sha256(thread_id.encode("utf-8", "surrogatepass")).hexdigest()[:16])
+
+
+def session_key() -> str | None:
+    """The running turn's session key (a digest of its thread id), if it runs a thread."""
+    return _SESSION.get()

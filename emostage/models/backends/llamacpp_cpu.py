@@ -9,7 +9,7 @@ The AMX variant is never loaded: a virtual machine can report AMX and still refu
 then the first matrix product dies with SIGSEGV. That was the crash this design replaces.
 
 To run another program on the same build, llama-cpp-python's server for example, load the
-backend first: `python -m emostage.backends.llamacpp_cpu llama_cpp.server --model X.gguf`.
+backend first: `python -m emostage.models.backends.llamacpp_cpu llama_cpp.server --model X.gguf`.
 """
 
 from __future__ import annotations

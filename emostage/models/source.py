@@ -1,6 +1,6 @@
 """Choosing the backend (`auto` included) and caching built models.
 
-Each backend does its own work behind one interface (`emostage.backends.Backend`); this
+Each backend does its own work behind one interface (`emostage.models.backends.Backend`); this
 module only picks which one, and keeps built models for reuse.
 """
 
@@ -14,9 +14,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
-from emostage.backends import Fingerprint, get_backend
 from emostage.context import Context
 from emostage.errors import ConfigError, ModelUnavailableError
+from emostage.models.backends import Fingerprint, get_backend
 
 __all__ = [
     "ModelSource",
