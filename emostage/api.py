@@ -22,10 +22,10 @@ from emostage.graph import AnalysisLayout, build_graph
 from emostage.models.source import describe_model, preflight, resolve_backend
 from emostage.prompts.phases import Taxonomy
 from emostage.review import ReviewDecision, ReviewPolicy, ReviewRequest
-from emostage.run import OnStage, OnText, Run, arun_turn, reply_of, run_turn, thread_config
+from emostage.run import OnStage, OnText, Run, arun_turn, reply_of, run_turn
 from emostage.safety.guard import guard_adapter
 from emostage.safety.resources import check_locale
-from emostage.sessions import open_store
+from emostage.sessions import open_store, thread_config
 from emostage.state import InputState, Reply
 
 DialogueLike = Sequence[Turn | Mapping[str, Any]] | Mapping[str, Any]

@@ -6,6 +6,10 @@ reaches the client; with `review="always"`, before every reply. The pause carrie
 `"approve"`, `{"action": "edit", "response": "..."}` (a new message; crisis resources are
 still appended, so numbers stay exact) or `{"action": "replace", "response": "..."}` (the
 whole reply, verbatim). The decision is kept in the state as a `ReviewRecord`.
+
+This module is the one home of review: when a turn pauses (`needs_review`), what the
+reviewer sees (`review_request`), what a decision may be (`ReviewDecision`), what is
+delivered after it (`reviewed_reply`) and what is kept of it (`ReviewRecord`).
 """
 
 from __future__ import annotations
@@ -79,3 +83,38 @@ def reviewed_reply(message: str, appendix: str, decision: ReviewDecision) -> str
 def joined_reply(message: str, appendix: str) -> str:
     """A drafted message and its appendix (crisis resources), as the client reads them."""
     return "\n\n".join(part for part in (message, appendix) if part)
+
+
+def needs_review(policy: ReviewPolicy, *, crisis_turn: bool) -> bool:
+    """Whether a turn pauses for a reviewer before its reply reaches the client."""
+    return policy == "always" or (policy == "crisis" and crisis_turn)
+
+
+def review_request(
+    *,
+    turn: int,
+    message: str,
+    appendix: str,
+    risk: RiskAssessment,
+    resources: list[Resource],
+    policy: ReviewPolicy,
+) -> ReviewRequest:
+    """What the reviewer of turn `turn` sees: the reply as drafted, its parts, the risk."""
+    return ReviewRequest(
+        turn=turn,
+        draft=joined_reply(message, appendix),
+        message=message,
+        risk=risk,
+        resources=resources if appendix else [],
+        policy=policy,
+    )
+
+
+def review_record(request: ReviewRequest, decision: ReviewDecision, reply: str) -> ReviewRecord:
+    """What is kept of the reviewer's `decision` on `request`, `reply` being delivered."""
+    return ReviewRecord(
+        turn=request.turn,
+        policy=request.policy,
+        action=decision.action,
+        changed=reply != request.draft,
+    )

@@ -41,24 +41,13 @@ from emostage.models.deadline import set_session, start_turn
 from emostage.nodes.deliver_reply import reply_chunk
 from emostage.review import ReviewRequest
 from emostage.safety import RiskAssessment
-from emostage.sessions.base import SessionStore
+from emostage.sessions.base import SessionStore, thread_config, thread_of
 from emostage.state import Diagnostics, InputState, NodeReport, OutputState, Reply, State
 
 INTERRUPT = "__interrupt__"  # where LangGraph's output holds a paused run's interrupts
 OnStage = Callable[[frozenset[str]], None]
 OnText = Callable[[str], None]
 _MODES: Any = ["values", "updates", "tasks", "custom"]
-
-
-def thread_config(thread_id: str) -> RunnableConfig:
-    """The config of a run of thread `thread_id`: the one place it is built."""
-    return {"configurable": {"thread_id": thread_id}}
-
-
-def thread_of(config: Any) -> str | None:
-    """The thread a run's config names, if any."""
-    thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
-    return None if thread_id is None else str(thread_id)
 
 
 class EmoStageGraph(CompiledStateGraph[State, Context, InputState, OutputState]):

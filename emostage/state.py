@@ -10,7 +10,14 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from emostage.conversation import Turn, append_turns, chat_messages
 from emostage.review import ReviewRecord, ReviewRequest
-from emostage.safety import RiskAssessment, RiskLevel, RiskSubject, RiskTimeframe
+from emostage.safety import (
+    ModelReading,
+    Resource,
+    RiskAssessment,
+    RiskLevel,
+    RiskSubject,
+    RiskTimeframe,
+)
 from emostage.safety.watch import SafetyWatch
 
 SupportNeed = Literal[
@@ -84,17 +91,10 @@ class Perspective(BaseModel):
     )
     safety_reason: ShortText = ""
 
-    def judged_risk(self) -> RiskAssessment:
-        """The model's reading as an assessment; a past, resolved event is only `concern`."""
-        level = self.risk
-        if level == "crisis" and self.risk_timeframe == "past":
-            level = "concern"
-        return RiskAssessment(
-            level=level,
-            reasons=["model judgment"] if level != "none" else [],
-            subject=self.risk_subject,
-            timeframe=self.risk_timeframe,
-        )
+    def risk_reading(self) -> ModelReading:
+        """The model's reading of danger, for the crisis decision (`emostage.safety`)."""
+        answered = (self.safety_reason or "said so") if self.safety_answered else None
+        return ModelReading(self.risk, self.risk_subject, self.risk_timeframe, answered)
 
     def is_empty(self) -> bool:
         """True when nothing was inferred (skipped or fallen back)."""
@@ -227,6 +227,9 @@ class State(InputState, OutputState):
     draft_appendix: Annotated[str, Field(description="Crisis resources appended to the draft.")] = (
         ""
     )
+    draft_resources: Annotated[
+        list[Resource], Field(description="The crisis resources in the appendix, as data.")
+    ] = field(default_factory=list)
     # `read_messages` keeps the two views of the conversation in step: these count what
     # each already holds of the other.
     messages_read: Annotated[int, Field(description="Messages already in the dialogue.")] = 0
@@ -241,6 +244,7 @@ CHECKPOINT_TYPES: tuple[type, ...] = (
     Perspective,
     NodeReport,
     RiskAssessment,
+    Resource,
     SafetyWatch,
     ReviewRecord,
 )

@@ -10,7 +10,6 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import NoReturn
 
 import typer
-from langchain_core.runnables import RunnableConfig
 
 from emostage.api import EmoStage
 from emostage.cli.live import live_turn
@@ -18,7 +17,7 @@ from emostage.cli.options import err, out, say, warn_fallbacks
 from emostage.errors import StoreError
 from emostage.nodes import DRAFT_CRISIS
 from emostage.review import ReviewRequest
-from emostage.sessions import open_store, store_failures
+from emostage.sessions import open_store, store_failures, thread_config
 from emostage.state import Reply
 
 
@@ -34,7 +33,7 @@ def ask() -> str | None:
 def chat_turn(stage: EmoStage, session: str, line: str, store: str | None) -> None:
     """One turn: the stage shown while it runs, then the reply (after review, if asked)."""
     try:  # the reply is shown once it is final and stored
-        before = stage.graph.get_state(_thread(session)).config["configurable"]
+        before = stage.graph.get_state(thread_config(session)).config["configurable"]
         turn = [{"role": "client", "content": line}]
         with ctrl_c_exits(session, line, store, before.get("checkpoint_id")):
             reply = live_turn(stage.respond, dialogue=turn, thread_id=session)
@@ -96,7 +95,7 @@ def interrupted(session: str, line: str, store: str | None, before: str | None) 
     be in use. A kill -9 loses nothing either.
     """
     with open_store(store) as saver:
-        saved = saver.get_tuple(_thread(session))
+        saved = saver.get_tuple(thread_config(session))
     if saved is not None and saved.config["configurable"].get("checkpoint_id") != before:
         where = " --store ..." if store else ""
         say(err, f"Interrupted. Your message is saved; for its reply, resume with: "
@@ -105,10 +104,6 @@ def interrupted(session: str, line: str, store: str | None, before: str | None) 
         say(out, f"not saved: {line}")
         say(err, "Interrupted before your message was saved (repeated above).")
     exit_now(130)
-
-
-def _thread(session: str) -> RunnableConfig:
-    return {"configurable": {"thread_id": session}}
 
 
 def show_reply(reply: Reply) -> None:
@@ -145,7 +140,7 @@ def reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
 
 def print_history(stage: EmoStage, session: str) -> None:
     """The session so far, as the chat showed it."""
-    state = stage.graph.get_state({"configurable": {"thread_id": session}}).values
+    state = stage.graph.get_state(thread_config(session)).values
     for turn in state.get("dialogue", []):
         who = "[bold cyan]you>[/]" if turn.role == "client" else "[bold magenta]counselor>[/]"
         out.print(who, end=" ")

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from emostage.cli.options import (
-    Backend,
-    BaseUrl,
     Debug,
-    Model,
-    ModelPath,
+    ModelChoice,
     TaxonomyOpt,
     build_stage,
     err,
+    grouped,
     out,
     run_action,
     say,
@@ -53,42 +52,67 @@ JudgeBaseUrl = Annotated[str | None, typer.Option(help="Judge OpenAI-compatible 
 ALL_SYSTEMS = ",".join(SYSTEMS)
 
 
+@dataclass(frozen=True)
+class SampleChoice:
+    """What `eval run` and `eval all` sample, and how many calls run at once."""
+
+    data: Data
+    lang: Languages = "ja"
+    systems: Systems = ALL_SYSTEMS
+    n: PerDialogue = 3
+    dialogues: MaxDialogues = None
+    seed: Seed = 0
+    concurrency: Concurrency = 2
+    taxonomy: TaxonomyOpt = "ivey"
+
+    def plan(self, out_dir: Path) -> RunPlan:
+        """The run these options ask for, into `out_dir`."""
+        return RunPlan(
+            out_dir, self.data, self.lang, self.systems, self.n, self.dialogues, self.seed,
+            self.concurrency, self.taxonomy,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class JudgeChoice:
+    """Which model judges; each unset option is the generator's."""
+
+    judge_model: JudgeModel = None
+    judge_backend: JudgeBackend = None
+    judge_model_path: JudgeModelPath = None
+    judge_base_url: JudgeBaseUrl = None
+
+    def settings(self) -> dict[str, str]:
+        """The options given, as `Context` fields."""
+        return ModelChoice(
+            self.judge_model, self.judge_backend, self.judge_model_path, self.judge_base_url
+        ).settings()
+
+
 @eval_app.command()
+@grouped
 def run(
     out_dir: Out,
-    data: Data,
-    lang: Languages = "ja",
-    systems: Systems = ALL_SYSTEMS,
-    n: PerDialogue = 3,
-    dialogues: MaxDialogues = None,
-    seed: Seed = 0,
-    concurrency: Concurrency = 2,
-    taxonomy: TaxonomyOpt = "ivey",
-    model: Model = None,
-    backend: Backend = None,
-    model_path: ModelPath = None,
-    base_url: BaseUrl = None,
+    sample: SampleChoice,
+    *,
+    chosen: ModelChoice,
     debug: Debug = False,
 ) -> None:
     """Sample examples and write every system's reply (resumes an interrupted run)."""
-    generator = _settings(model, backend, model_path, base_url)
-    plan = RunPlan(out_dir, data, lang, systems, n, dialogues, seed, concurrency, taxonomy)
-    run_action(debug, lambda: _generate(plan, generator))
+    run_action(debug, lambda: _generate(sample.plan(out_dir), chosen.settings()))
 
 
 @eval_app.command()
+@grouped
 def judge(
     out_dir: Out,
     concurrency: Concurrency = 2,
-    judge_model: JudgeModel = None,
-    judge_backend: JudgeBackend = None,
-    judge_model_path: JudgeModelPath = None,
-    judge_base_url: JudgeBaseUrl = None,
+    *,
+    judged: JudgeChoice,
     debug: Debug = False,
 ) -> None:
     """Score every reply and compare each system with the baseline, in both orders."""
-    settings = _settings(judge_model, judge_backend, judge_model_path, judge_base_url)
-    run_action(debug, lambda: _judge(out_dir, concurrency, settings))
+    run_action(debug, lambda: _judge(out_dir, concurrency, judged.settings()))
 
 
 @eval_app.command()
@@ -98,36 +122,24 @@ def report(out_dir: Out, debug: Debug = False) -> None:
 
 
 @eval_app.command("all")
+@grouped
 def run_all(
     out_dir: Out,
-    data: Data,
-    lang: Languages = "ja",
-    systems: Systems = ALL_SYSTEMS,
-    n: PerDialogue = 3,
-    dialogues: MaxDialogues = None,
-    seed: Seed = 0,
-    concurrency: Concurrency = 2,
-    taxonomy: TaxonomyOpt = "ivey",
-    model: Model = None,
-    backend: Backend = None,
-    model_path: ModelPath = None,
-    base_url: BaseUrl = None,
-    judge_model: JudgeModel = None,
-    judge_backend: JudgeBackend = None,
-    judge_model_path: JudgeModelPath = None,
-    judge_base_url: JudgeBaseUrl = None,
+    sample: SampleChoice,
+    *,
+    chosen: ModelChoice,
+    judge: JudgeChoice,
     debug: Debug = False,
 ) -> None:
     """Run, judge and report in one go; the judge defaults to the generator's settings."""
-    generator = _settings(model, backend, model_path, base_url)
-    judged = generator | _settings(judge_model, judge_backend, judge_model_path, judge_base_url)
-
-    plan = RunPlan(out_dir, data, lang, systems, n, dialogues, seed, concurrency, taxonomy)
+    generator = chosen.settings()
+    judged = generator | judge.settings()
+    plan = sample.plan(out_dir)
 
     def action() -> None:
         steps.judge_context(judged)  # a bad judge setting fails now, not after generation
         _generate(plan, generator)
-        _judge(out_dir, concurrency, judged)
+        _judge(out_dir, sample.concurrency, judged)
         _report(out_dir)
 
     run_action(debug, action)
@@ -167,18 +179,13 @@ def import_ratings_command(
     run_action(debug, action)
 
 
-def _settings(model: Any, backend: Any, model_path: Any, base_url: Any) -> dict[str, Any]:
-    given = {"model": model, "backend": backend, "model_path": model_path, "base_url": base_url}
-    return {key: value for key, value in given.items() if value is not None}
-
-
 def _generate(plan: RunPlan, generator: dict[str, Any]) -> None:
     examples, skipped = steps.draw(plan)  # bad data fails here, before any model is contacted
     if skipped:
         more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
         names = ", ".join(skipped[:3]) + more
         say(err, f"skipped {len(skipped)} JSON file(s) with no dialogue: {names}")
-    stage = build_stage(plan.taxonomy, **generator)
+    stage = build_stage(ModelChoice(**generator), taxonomy=plan.taxonomy)
     _, generated = steps.generate(plan, stage, examples, err)
     _summary("generate", generated, RunDir(plan.out_dir).generations.path)
 

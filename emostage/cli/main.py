@@ -23,20 +23,15 @@ from emostage.cli.chat import (
 )
 from emostage.cli.live import respond_live
 from emostage.cli.options import (
-    Backend,
-    BaseUrl,
     Debug,
-    Language,
-    Mode,
-    Model,
-    ModelPath,
-    NoPerspective,
-    NoPhase,
+    ModelChoice,
     OneLineErrors,
     Store,
     TaxonomyOpt,
+    TurnChoice,
     build_stage,
     err,
+    grouped,
     out,
     run_action,
     say,
@@ -78,20 +73,15 @@ def main(
 
 
 @app.command()
+@grouped
 def respond(
     file: Annotated[str, typer.Argument(help="Dialogue JSON file, or - for stdin.")],
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the whole Reply as JSON.")
     ] = False,
-    model: Model = None,
-    backend: Backend = None,
-    model_path: ModelPath = None,
-    base_url: BaseUrl = None,
-    language: Language = None,
-    taxonomy: TaxonomyOpt = "ivey",
-    mode: Mode = None,
-    no_perspective: NoPerspective = False,
-    no_phase: NoPhase = False,
+    *,
+    chosen: ModelChoice,
+    turn: TurnChoice,
     debug: Debug = False,
 ) -> None:
     """Write the counselor's next turn for a dialogue that ends with the client."""
@@ -104,17 +94,7 @@ def respond(
             if file == "-"
             else load_dialogue(file)
         )
-        stage = build_stage(
-            taxonomy,
-            no_perspective=no_perspective,
-            no_phase=no_phase,
-            model=model,
-            backend=backend,
-            model_path=model_path,
-            base_url=base_url,
-            language=language,
-            mode=mode,
-        )
+        stage = build_stage(chosen, turn)
         live = not json_output and out.is_terminal  # the stages, then the reply as delivered
         with on_ctrl_c(_no_reply):
             if live:
@@ -141,19 +121,14 @@ def _no_reply() -> NoReturn:
 
 
 @app.command()
+@grouped
 def chat(
     session: Annotated[
         str | None, typer.Option(help="Session name; resumes it if it exists.")
     ] = None,
-    model: Model = None,
-    backend: Backend = None,
-    model_path: ModelPath = None,
-    base_url: BaseUrl = None,
-    language: Language = None,
-    taxonomy: TaxonomyOpt = "ivey",
-    mode: Mode = None,
-    no_perspective: NoPerspective = False,
-    no_phase: NoPhase = False,
+    *,
+    chosen: ModelChoice,
+    turn: TurnChoice,
     review: Annotated[
         bool,
         typer.Option(
@@ -168,19 +143,7 @@ def chat(
     def action() -> None:
         name = uuid.uuid4().hex[:8] if session is None else session
         with open_store(store) as saver, saver.hold(name):
-            stage = build_stage(
-                taxonomy,
-                saver,
-                no_perspective=no_perspective,
-                no_phase=no_phase,
-                mode=mode,
-                model=model,
-                backend=backend,
-                model_path=model_path,
-                base_url=base_url,
-                language=language,
-                review="crisis" if review else "off",
-            )
+            stage = build_stage(chosen, turn, saver, review="crisis" if review else "off")
             print_history(stage, name)
             if (request := stage.pending_review(name)) is not None:  # left paused last time
                 show_reply(reviewed(stage, name, request))
@@ -211,17 +174,12 @@ def graph(taxonomy: TaxonomyOpt = "ivey", debug: Debug = False) -> None:
 
 
 @app.command()
-def doctor(
-    model: Model = None,
-    backend: Backend = None,
-    model_path: ModelPath = None,
-    base_url: BaseUrl = None,
-    debug: Debug = False,
-) -> None:
+@grouped
+def doctor(*, chosen: ModelChoice, debug: Debug = False) -> None:
     """Check that the backend is reachable and has the model."""
 
     def action() -> None:
-        stage = build_stage(model=model, backend=backend, model_path=model_path, base_url=base_url)
+        stage = build_stage(chosen)
         say(out, "ok", "green", end=" ")
         say(out, f"{describe_model(None, stage.context)} is ready")
 

@@ -1,12 +1,22 @@
-"""What the CLI commands share: consoles, option types, one-line errors, building a stage."""
+"""What the CLI commands share: consoles, option groups, one-line errors, building a stage.
+
+Options that several commands take are declared once, in a group: a dataclass whose
+fields are Typer options (`ModelChoice`, `TurnChoice`). A command decorated with
+`@grouped` takes the group as one parameter; Typer shows its fields as options of their
+own.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+import typing
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -59,6 +69,83 @@ Store = Annotated[
         "(default: sessions.sqlite in your data directory).",
     ),
 ]
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Which model answers; an unset option falls back to the environment, then the default."""
+
+    model: Model = None
+    backend: Backend = None
+    model_path: ModelPath = None
+    base_url: BaseUrl = None
+
+    def settings(self) -> dict[str, str]:
+        """The options given, as `Context` fields."""
+        given = {field.name: getattr(self, field.name) for field in fields(self)}
+        return {name: value for name, value in given.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class TurnChoice:
+    """How a turn is written: its language, taxonomy, mode and ablations."""
+
+    language: Language = None
+    taxonomy: TaxonomyOpt = "ivey"
+    mode: Mode = None
+    no_perspective: NoPerspective = False
+    no_phase: NoPhase = False
+
+    def settings(self) -> dict[str, Any]:
+        """The options given, as `Context` fields."""
+        chosen = {"language": self.language, "mode": self.mode}
+        return {name: value for name, value in chosen.items() if value is not None} | {
+            "use_perspective": not self.no_perspective,
+            "use_phase": not self.no_phase,
+        }
+
+
+C = TypeVar("C", bound=Callable[..., Any])
+
+
+def grouped(command: C) -> C:
+    """Let `command` take option groups: parameters typed with a dataclass of options.
+
+    Typer sees each group's fields as options of the command; the command is called with
+    one object per group.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    groups: dict[str, type[Any]] = {
+        name: param.annotation
+        for name, param in signature.parameters.items()
+        if isinstance(param.annotation, type) and is_dataclass(param.annotation)
+    }
+    params: list[inspect.Parameter] = []
+    for name, param in signature.parameters.items():
+        if name not in groups:
+            params.append(param.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+            continue
+        hints = typing.get_type_hints(groups[name], include_extras=True)
+        params += [
+            inspect.Parameter(
+                field.name, inspect.Parameter.KEYWORD_ONLY, default=field.default,
+                annotation=hints[field.name],
+            )
+            for field in fields(groups[name])
+        ]  # fmt: skip
+
+    @functools.wraps(command)
+    def with_groups(**options: Any) -> Any:
+        for name, group in groups.items():
+            options[name] = group(
+                **{field.name: options.pop(field.name) for field in fields(group)}
+            )
+        return command(**options)
+
+    del with_groups.__wrapped__  # Typer reads the signature below, not the command's
+    with_groups.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    with_groups.__annotations__ = {param.name: param.annotation for param in params}
+    return cast(C, with_groups)
 
 
 def run_action(debug: bool, action: Callable[[], T]) -> T:
@@ -136,17 +223,16 @@ class OneLineErrors(TyperGroup):
 
 
 def build_stage(
-    taxonomy: str = "ivey",
+    model: ModelChoice,
+    turn: TurnChoice | None = None,
     checkpointer: BaseCheckpointSaver[str] | None = None,
     *,
-    no_perspective: bool = False,
-    no_phase: bool = False,
+    taxonomy: str | None = None,
     review: ReviewPolicy = "off",
-    **options: str | None,
 ) -> EmoStage:
     """An EmoStage from CLI options (unset ones fall back to env and defaults), preflighted."""
-    settings: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
-    settings |= {"use_perspective": not no_perspective, "use_phase": not no_phase}
+    settings: dict[str, Any] = model.settings() | (turn.settings() if turn else {})
+    taxonomy = taxonomy or (turn.taxonomy if turn else "ivey")
     stage = EmoStage(taxonomy=taxonomy, checkpointer=checkpointer, review=review, **settings)
     with spinner(f"Checking {stage.context.backend} ..."):
         note = stage.preflight()

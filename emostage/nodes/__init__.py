@@ -12,7 +12,7 @@ await them on the event loop, with no thread in between.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,6 +23,7 @@ from emostage.context import Context, resolve_context
 from emostage.models.ask import NodeRun
 from emostage.models.invoke import Asking, run_async, run_sync
 from emostage.prompts.messages import TurnView
+from emostage.safety import Resource
 from emostage.state import State
 
 # A node: a function of the State and the Runtime (LangGraph passes it by the parameter's
@@ -118,9 +119,23 @@ def node(name: str) -> Callable[[NodeBody], ModelNode]:
     return wrap
 
 
-def drafted(step: Step, message: str, appendix: str = "") -> dict[str, Any]:
-    """The state update of a drafting node: the draft, for `deliver_reply` to deliver."""
-    return {"draft": message, "draft_appendix": appendix, "language": step.view.language}
+def drafted(
+    step: Step, message: str, appendix: str = "", resources: Sequence[Resource] = ()
+) -> dict[str, Any]:
+    """The state update of a drafting node: the draft, for `deliver_reply` to deliver.
+
+    Args:
+        step: The node's step.
+        message: The drafted message.
+        appendix: Text appended to it verbatim (crisis resources).
+        resources: The resources in the appendix, as data (for a reviewer).
+    """
+    return {
+        "draft": message,
+        "draft_appendix": appendix,
+        "draft_resources": list(resources),
+        "language": step.view.language,
+    }
 
 
 def reserved_phase_ids() -> frozenset[str]:

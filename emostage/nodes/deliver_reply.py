@@ -1,12 +1,12 @@
 """The end of every turn: the one place where the reply's final text is decided and sent.
 
-Drafting nodes leave a draft (the message, and crisis resources to append). Here, when
-the graph was built with a review policy that covers this turn, the graph pauses with
-LangGraph's `interrupt()` until a reviewer approves, edits or replaces it (see
-`emostage.review`). Then the text is final: it is stored (`response`, and the dialogue)
-and sent on LangGraph's custom stream, which is what every client reads
-(`EmoStage.stream`, the CLI, a raw `graph.stream(..., stream_mode="custom")`). Model tokens
-are never streamed to clients, so a reply shown is always the reply stored.
+Drafting nodes leave a draft (the message, and crisis resources to append). When the
+review policy covers this turn (`emostage.review`), the graph pauses with LangGraph's
+`interrupt()` until a reviewer approves, edits or replaces it. Then the text is final: it
+is stored (`response`, and the dialogue) and sent on LangGraph's custom stream, which is
+what every client reads (`EmoStage.stream`, the CLI, a raw
+`graph.stream(..., stream_mode="custom")`). Model tokens are never streamed to clients,
+so a reply shown is always the reply stored.
 """
 
 from __future__ import annotations
@@ -16,18 +16,19 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from emostage.context import Context, resolve_context
+from emostage.context import Context
 from emostage.conversation import Turn, reply_message
 from emostage.nodes import DRAFT_CRISIS, Node
 from emostage.review import (
     ReviewDecision,
     ReviewPolicy,
-    ReviewRecord,
-    ReviewRequest,
     joined_reply,
+    needs_review,
+    review_record,
+    review_request,
     reviewed_reply,
 )
-from emostage.safety import RiskAssessment, crisis_resources
+from emostage.safety import RiskAssessment
 from emostage.state import State
 
 REPLY_KEY = "emostage_reply"
@@ -41,18 +42,20 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
     def deliver_reply(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         reply = joined_reply(state.draft, state.draft_appendix)
         record = None
-        if review == "always" or (review == "crisis" and state.strategy == DRAFT_CRISIS):
-            request = _request(state, reply, review, resolve_context(runtime.context))
+        if needs_review(review, crisis_turn=state.strategy == DRAFT_CRISIS):
+            request = review_request(
+                turn=sum(t.role == "client" for t in state.dialogue),
+                message=state.draft,
+                appendix=state.draft_appendix,
+                risk=state.risk or RiskAssessment(),
+                resources=state.draft_resources,
+                policy=review,
+            )
             # Pauses the run; on resume, LangGraph runs this node again and `interrupt`
             # returns the reviewer's decision. Nothing was sent to the client before.
             decision = ReviewDecision.parse(interrupt(request.model_dump(mode="json")))
             reply = reviewed_reply(state.draft, state.draft_appendix, decision)
-            record = ReviewRecord(
-                turn=request.turn,
-                policy=review,
-                action=decision.action,
-                changed=reply != request.draft,
-            )
+            record = review_record(request, decision, reply)
         for start in range(0, len(reply), CHUNK_CHARS):
             runtime.stream_writer({REPLY_KEY: reply[start : start + CHUNK_CHARS]})
         # The same text goes into both views of the conversation, which stay in step.
@@ -65,6 +68,7 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
             "review": record,
             "draft": "",
             "draft_appendix": "",
+            "draft_resources": [],
         }
 
     return deliver_reply
@@ -78,22 +82,6 @@ def _analysis(state: State) -> dict[str, Any]:
         "perspective": state.perspective.model_dump(mode="json") if state.perspective else None,
         "language": state.language,
     }
-
-
-def _request(state: State, reply: str, policy: ReviewPolicy, context: Context) -> ReviewRequest:
-    resources = (
-        crisis_resources(state.language, context.locale, context.crisis_resources).resources
-        if state.draft_appendix
-        else []
-    )
-    return ReviewRequest(
-        turn=sum(t.role == "client" for t in state.dialogue),
-        draft=reply,
-        message=state.draft,
-        risk=state.risk or RiskAssessment(),
-        resources=resources,
-        policy=policy,
-    )
 
 
 def reply_chunk(event: Any) -> str:

@@ -47,7 +47,7 @@ def make_draft_crisis(models: ModelSource) -> Node:
             step.run.fallback = "; ".join(filter(None, [step.run.fallback, table.warning]))
         lines = [f"- {r.name}: {r.contact}" for r in table.resources]
         # Contacts are appended verbatim, never written by the model: numbers stay exact.
-        return drafted(step, message, "\n".join([header, *lines]))
+        return drafted(step, message, "\n".join([header, *lines]), table.resources)
 
     return draft_crisis
 

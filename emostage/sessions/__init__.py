@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from emostage.errors import ConfigError
-from emostage.sessions.base import SessionInfo, SessionStore, TurnLock
+from emostage.sessions.base import SessionInfo, SessionStore, TurnLock, thread_config, thread_of
 from emostage.sessions.sqlite import SqliteSessionStore, store_path
 from emostage.sessions.sqlite import open_store as open_sqlite
 
@@ -29,6 +29,8 @@ __all__ = [
     "store_failures",
     "store_from_env",
     "store_path",
+    "thread_config",
+    "thread_of",
 ]
 STORE_ENV = "EMOSTAGE_STORE"
 _POSTGRES = ("postgresql://", "postgres://")

@@ -1,6 +1,6 @@
 """What every session store offers, whichever database holds it.
 
-A session store is a LangGraph checkpointer (threads are sessions) that also:
+A session store is a LangGraph checkpointer that also:
 - serializes the turns of a thread across processes and machines (`turn_lock`): the
   graph takes it on every run (`emostage.run`), so two turns of one session never
   interleave, whoever runs them;
@@ -8,6 +8,11 @@ A session store is a LangGraph checkpointer (threads are sessions) that also:
 - lists and erases sessions;
 - runs the async checkpointer methods on a worker thread, so `arespond` and `astream`
   work with the same store (database I/O only: model calls never take a thread).
+
+The word is "thread", LangGraph's: a conversation kept by a checkpointer, named by its
+`thread_id`. The CLI calls a thread a session (`--session NAME` is the thread id), and
+the stores speak of sessions in what they show. `thread_config` is the one place a
+thread's run config is built.
 """
 
 from __future__ import annotations
@@ -30,6 +35,17 @@ from langgraph.checkpoint.base import (
 )
 
 from emostage.errors import InputError, StoreError
+
+
+def thread_config(thread_id: str) -> RunnableConfig:
+    """The config of a run, or a state read, of thread `thread_id`: built here only."""
+    return {"configurable": {"thread_id": thread_id}}
+
+
+def thread_of(config: Any) -> str | None:
+    """The thread a run's config names, if any."""
+    thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
+    return None if thread_id is None else str(thread_id)
 
 
 @dataclass(frozen=True)
@@ -105,7 +121,7 @@ class SessionStore(BaseCheckpointSaver[str], ABC):
 
     def require(self, name: str) -> None:
         """Raise `InputError` unless session `name` is stored."""
-        if self.get_tuple({"configurable": {"thread_id": name}}) is None:
+        if self.get_tuple(thread_config(name)) is None:
             raise InputError(f"No session named {name!r}; see `emostage sessions list`.")
 
     # The async methods LangGraph calls on `ainvoke` and `astream`: the sync ones, on a
