@@ -136,6 +136,12 @@ async def judge_replies(
     replies = {(r["example"], r["system"]): r["reply"] for r in run.generations.read()}
     if not replies:
         raise InputError(f"{run.path} has no replies to judge yet: run `emostage eval run`.")
+    if unknown := sorted({example for example, _ in replies} - examples.keys()):
+        raise InputError(
+            f"{run.examples.path} has no example {unknown[0]!r}, which "
+            f"{run.generations.path.name} has replies to: the run folder is damaged. "
+            "Start a new run with another --out."
+        )
 
     def score(example: Example, system: str, reply: str) -> Task:
         async def call() -> dict[str, Any]:

@@ -8,6 +8,11 @@ llama-cpp-python does not expose ggml's loader, so this module calls it through 
 The AMX variant is never loaded: a virtual machine can report AMX and still refuse it, and
 then the first matrix product dies with SIGSEGV. That was the crash this design replaces.
 
+llama.cpp's own log lines (model loading, cache notes) never reach the user's terminal:
+`route_native_log` sends them to the `emostage.llamacpp` logger at DEBUG level, which
+shows nothing unless the host configures it. (llama-cpp-python's own callback reads an
+older numbering of ggml's log levels and prints warnings as errors, on stderr.)
+
 To run another program on the same build, llama-cpp-python's server for example, load the
 backend first: `python -m emostage.models.backends.llamacpp_cpu llama_cpp.server --model X.gguf`.
 """
@@ -20,10 +25,35 @@ import runpy
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 _NEVER = ("sapphirerapids",)  # the variants with AMX kernels
 _lock = threading.Lock()
 _loaded: list[str] = []
+_routed: list[Any] = []  # the installed log callback, kept alive while native code holds it
+NATIVE_LOG = "emostage.llamacpp"
+
+
+def route_native_log() -> None:
+    """Send llama.cpp's log lines to the `emostage.llamacpp` logger (DEBUG), once per process.
+
+    Lines may hold model output, so they are never shown by default: the logger has a
+    `NullHandler`, and only a host that configures DEBUG logging for it sees them.
+    """
+    import llama_cpp  # its import installs llama-cpp-python's own callback; ours replaces it
+
+    with _lock:
+        if _routed:
+            return
+        logger = logging.getLogger(NATIVE_LOG)
+        logger.addHandler(logging.NullHandler())
+
+        @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+        def to_logger(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+            logger.debug("%s", text.decode("utf-8", "replace").rstrip("\n"))
+
+        llama_cpp.llama_log_set(to_logger, ctypes.c_void_p(0))
+        _routed.append(to_logger)
 
 
 def variant_files(library: Path) -> list[Path]:
@@ -44,6 +74,7 @@ def load_cpu_backend() -> str | None:
     """
     import llama_cpp  # loads libllama and libggml, whose loader we call
 
+    route_native_log()  # ggml announces the load on stderr
     library = Path(llama_cpp.__file__).parent / "lib"
     with _lock:
         if _loaded:
@@ -63,12 +94,7 @@ def load_cpu_backend() -> str | None:
         load = llama_cpp.llama_cpp._lib.ggml_backend_load
         load.restype = ctypes.c_void_p
         load.argtypes = [ctypes.c_char_p]
-        quiet = logging.getLogger("llama-cpp-python")  # ggml announces the load on stderr
-        level, quiet.level = quiet.level, quiet.level or logging.ERROR
-        try:
-            handle = load(str(best).encode())
-        finally:
-            quiet.setLevel(level)
+        handle = load(str(best).encode())
         if not handle:
             raise RuntimeError(f"llama.cpp could not load {best}")
         _loaded.append(best.stem.removeprefix("libggml-cpu-"))
