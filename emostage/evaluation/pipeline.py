@@ -133,15 +133,9 @@ async def judge_replies(
 ) -> tuple[StepResult, StepResult]:
     """Score every reply, then compare each system's reply with the baseline's both ways."""
     examples = {e.id: e for e in run.load_examples()}
-    replies = {(r["example"], r["system"]): r["reply"] for r in run.generations.read()}
+    replies = {key: r["reply"] for key, r in run.load_generations(examples).items()}
     if not replies:
         raise InputError(f"{run.path} has no replies to judge yet: run `emostage eval run`.")
-    if unknown := sorted({example for example, _ in replies} - examples.keys()):
-        raise InputError(
-            f"{run.examples.path} has no example {unknown[0]!r}, which "
-            f"{run.generations.path.name} has replies to: the run folder is damaged. "
-            "Start a new run with another --out."
-        )
 
     def score(example: Example, system: str, reply: str) -> Task:
         async def call() -> dict[str, Any]:

@@ -48,9 +48,10 @@ def write_report(run: RunDir) -> ReportFiles:
 
 def load_records(run: RunDir) -> Records:
     """Index a run's records by example and system."""
+    examples = {e.id: e for e in run.load_examples()}
     return Records(
-        examples={e.id: e for e in run.load_examples()},
-        generations={(r["example"], r["system"]): r for r in run.generations.read()},
+        examples=examples,
+        generations=run.load_generations(examples),
         scores={(r["example"], r["system"]): r for r in run.scores.read()},
         pairs={(r["example"], r["system"], r["order"]): r for r in run.pairs.read()},
         human=run.human.read(),

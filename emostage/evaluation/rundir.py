@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata, resources
@@ -123,6 +124,23 @@ class RunDir:
                 f"Cannot write the run folder {self.path}: {exc.strerror or exc}. "
                 "Give --out a folder you can write to."
             ) from None
+
+    def load_generations(
+        self, examples: Mapping[str, Example]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """The replies, by (example id, system); `examples` are the run's, by id.
+
+        Raises:
+            InputError: a reply is to an example that `examples.jsonl` does not hold.
+        """
+        replies = {(r["example"], r["system"]): r for r in self.generations.read()}
+        if unknown := sorted({example for example, _ in replies} - examples.keys()):
+            raise InputError(
+                f"{self.examples.path} has no example {unknown[0]!r}, which "
+                f"{self.generations.path.name} has replies to: the run folder is damaged. "
+                "Start a new run with another --out."
+            )
+        return replies
 
     def load_examples(self) -> list[Example]:
         """The run's examples, in order.
