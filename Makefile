@@ -9,7 +9,7 @@ LLAMA_WHEEL := $(PYTHON) emostage/models/backends/llamacpp_build.py
 WHEELHOUSE := build/wheelhouse
 WHEEL := dist/emostage-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
 
-.PHONY: install lint typecheck test test-fast demo dist wheelhouse packages bench profile studio clean
+.PHONY: install lint typecheck test test-fast test-integration demo dist wheelhouse packages bench profile studio clean
 
 $(INSTALLED): pyproject.toml emostage/models/backends/llamacpp_build.py
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +46,14 @@ test: lint typecheck wheelhouse packages
 	TEST_REQUIRE_SERVICES=1 $(BIN)/python -m pytest tests
 	EMOSTAGE_BACKEND=scripted $(BIN)/python -m pytest --nbmake notebooks
 
-# The quick loop: everything but the embedded model (and the install test that uses it).
+# The quick loop: the unit tests, which start no process, open no socket and load no model.
 test-fast: lint typecheck
-	$(BIN)/python -m pytest -m "not real_model" tests
+	$(BIN)/python -m pytest tests/unit
+
+# The rest: servers, processes, PostgreSQL and nginx where installed, the embedded model, and
+# the install test (offline, on the wheelhouse).
+test-integration: wheelhouse
+	$(BIN)/python -m pytest tests/integration
 
 demo: install
 	$(BIN)/emostage respond --backend auto --json examples/ja_work_stress.json

@@ -1,4 +1,9 @@
-"""The Python API: `EmoStage(...).respond(dialogue) -> Reply`."""
+"""The Python API: `EmoStage(...).respond(dialogue) -> Reply`.
+
+`EmoStage` builds its graph once; each entry point only turns its arguments into a
+`run.Run` (the payload, the thread, the turn's settings) and hands it to the one runner
+(`run.run_turn`, or `run.arun_turn` on the event loop).
+"""
 
 from __future__ import annotations
 

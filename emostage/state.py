@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, create_model
 
 from emostage.conversation import Turn, append_turns, chat_messages
 from emostage.review import ReviewRecord, ReviewRequest
@@ -106,6 +107,17 @@ class PhaseAssessment(BaseModel):
 
     rationale: ShortText = ""
     phase: str
+
+
+@cache
+def phase_schema(phase_ids: tuple[str, ...]) -> type[PhaseAssessment]:
+    """A `PhaseAssessment` whose `phase` is constrained to the taxonomy's ids.
+
+    The enum reaches the model as a JSON schema, so a grammar-constrained server can only
+    answer with a valid id.
+    """
+    choice: Any = Literal[phase_ids]  # dynamic Literal: the taxonomy is data
+    return create_model("PhaseAssessment", __base__=PhaseAssessment, phase=(choice, ...))
 
 
 class NodeReport(BaseModel):

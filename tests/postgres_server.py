@@ -14,12 +14,13 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .conftest import free_port
 
 UNPRIVILEGED = "nobody"
 DATABASE = "emostage_test"
@@ -52,7 +53,7 @@ def postgres_server() -> Iterator[str]:
         for path in (root, sockets):
             os.chown(path, user.pw_uid, user.pw_gid)
         as_user = ["runuser", "-u", UNPRIVILEGED, "--"]
-    port = _free_port()
+    port = free_port()
 
     def run(*command: str) -> None:
         subprocess.run(
@@ -74,9 +75,3 @@ def postgres_server() -> Iterator[str]:
                 run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -1,8 +1,14 @@
 """Model calls that never crash a turn on a bad answer: retry, then fall back and say so.
 
-The functions here decide what to ask and what to make of the answers. They are
-generators that yield each `ModelCall` (`result = yield from text_call(...)`), so that the
-same code runs blocking or on an event loop (`emostage.models.invoke.run_sync`, `run_async`).
+The two retry loops of a model call live one layer apart: here, the bad-answer loop (an
+unparseable or empty answer is asked again `structured_retries` times, then replaced by a
+fallback that the node's report records); in `emostage.models.invoke`, the transient-fault
+loop (a refused connection, a 5xx, a timeout: retried with backoff while the turn has
+time). A server fault is never a bad answer, and a bad answer never a server fault.
+
+The functions here are generators that yield each `ModelCall`
+(`result = yield from text_call(...)`), so that the same code runs blocking or on an event
+loop (`emostage.models.invoke.run_sync`, `run_async`).
 """
 
 from __future__ import annotations
@@ -11,24 +17,20 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import BaseModel, ValidationError
 
 from emostage.errors import EmoStageError, ModelUnavailableError, OutputCapError
 from emostage.models.invoke import Asking, CallPolicy, ModelCall
-from emostage.state import NodeReport, PhaseAssessment
+from emostage.state import NodeReport
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 _BAD_ANSWER = (OutputParserException, ValidationError, ValueError)
-# An analysis call may take this share of the turn's remaining time, so that a slow server
-# still leaves the draft its time: the analysis can fall back, a routine draft cannot.
-ANALYSIS_SHARE = 0.5
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 _QUOTES = ('"', "'", "「", "」", "“", "”", "『", "』")
 
@@ -172,14 +174,3 @@ def clean_reply(text: str, labels: Sequence[str]) -> str:
     if len(text) > 1 and text[0] in _QUOTES and text[-1] in _QUOTES:
         text = text[1:-1].strip()
     return text
-
-
-@cache
-def phase_schema(phase_ids: tuple[str, ...]) -> type[PhaseAssessment]:
-    """A `PhaseAssessment` whose `phase` is constrained to the taxonomy's ids.
-
-    The enum reaches the model as a JSON schema, so a grammar-constrained server can only
-    answer with a valid id.
-    """
-    choice: Any = Literal[phase_ids]  # dynamic Literal: the taxonomy is data
-    return create_model("PhaseAssessment", __base__=PhaseAssessment, phase=(choice, ...))

@@ -34,6 +34,9 @@ T = TypeVar("T")
 # A computation that asks the model: it yields calls, receives answers, returns a `T`.
 Asking = Generator["ModelCall", Any, T]
 
+# An analysis call may take this share of the turn's remaining time, so that a slow server
+# still leaves the draft its time: the analysis can fall back, a routine draft cannot.
+ANALYSIS_SHARE = 0.5
 _BACKOFF = wait_exponential_jitter(multiplier=0.5, max=4, jitter=0.25)
 # A call is waited for this long past its deadline: the transports end a call at the
 # deadline themselves, and this only bounds a plugged-in model that does not.

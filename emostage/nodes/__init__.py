@@ -5,9 +5,11 @@ dialogue, a report) and closes the same way (the report, with timing and any fal
 joins the state). `node` writes that once; a node's own file holds only what it decides.
 
 Its body is a generator of `(state, step)` that yields model calls
-(`answer = yield from text_call(...)`). `node` makes of it a runnable with both a sync
-and an async entry: `invoke`/`stream` carry the calls out blocking, `ainvoke`/`astream`
-await them on the event loop, with no thread in between.
+(`answer = yield from step.text(...)`, or `step.structured(...)` for the analysis). `node`
+makes of it a runnable with both a sync and an async entry: `invoke`/`stream` carry the
+calls out blocking, `ainvoke`/`astream` await them on the event loop, with no thread in
+between. What a model answer may be, and what happens to a bad one, is
+`emostage.models.ask`'s; how a call is carried out, `emostage.models.invoke`'s.
 """
 
 from __future__ import annotations
@@ -16,15 +18,41 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.runtime import Runtime, get_runtime
 
 from emostage.context import Context, resolve_context
-from emostage.models.ask import NodeRun
-from emostage.models.invoke import Asking, run_async, run_sync
-from emostage.prompts.messages import TurnView
+from emostage.models.ask import NodeRun, SchemaT, structured_call, text_call
+from emostage.models.invoke import ANALYSIS_SHARE, Asking, CallPolicy, run_async, run_sync
+from emostage.models.source import ModelSource
+from emostage.prompts.messages import DialogueView
 from emostage.safety import Resource
 from emostage.state import State
+
+__all__ = [
+    "BUILTIN_NODES",
+    "CHECK_SAFETY_MODEL",
+    "DELIVER_REPLY",
+    "DRAFT_CRISIS",
+    "DRAFT_GENERAL",
+    "PLAN_REPLY",
+    "READ_MESSAGES",
+    "RECOGNIZE_PHASE",
+    "RESPOND_BASELINE",
+    "SCREEN_RISK",
+    "TAKE_PERSPECTIVE",
+    "AnalysisNode",
+    "Asking",
+    "ModelNode",
+    "ModelSource",
+    "Node",
+    "Step",
+    "draft_node",
+    "drafted",
+    "node",
+    "reserved_phase_ids",
+]
 
 # A node: a function of the State and the Runtime (LangGraph passes it by the parameter's
 # name, `runtime`) returning a state update; or, for nodes that ask the model, a `ModelNode`.
@@ -67,12 +95,61 @@ def draft_node(phase: str) -> str:
 
 @dataclass
 class Step:
-    """What a node body works with: settings, the dialogue as this turn sees it, its report."""
+    """What a node body works with: settings, the dialogue as this turn sees it, its report.
+
+    Its `text` and `structured` ask the model (`emostage.models.ask`): a bad answer is
+    retried, then replaced by the fallback, and the report says so.
+    """
 
     context: Context
-    view: TurnView
+    view: DialogueView
     run: NodeRun
     runtime: Runtime[Context]
+    models: ModelSource
+
+    def text(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        fallback: str,
+        settings: Context | None = None,
+        labels: Sequence[str] | None = None,
+        share: float = 1.0,
+    ) -> Asking[str]:
+        """Ask for a chat message; `fallback` after too many bad answers.
+
+        Args:
+            messages: What to send.
+            fallback: The text used when every answer was unusable.
+            settings: Which model (default: the turn's drafting model).
+            labels: Speaker labels to strip from the answer (default: the transcript's).
+            share: The share of the turn's remaining time the call may take.
+        """
+        return text_call(
+            self.run,
+            self.models.get(settings or self.context),
+            messages,
+            policy=CallPolicy.of(self.context, turn_share=share),
+            labels=self.view.labels if labels is None else labels,
+            fallback=fallback,
+        )
+
+    def structured(
+        self, schema: type[SchemaT], messages: Sequence[BaseMessage], *, default: SchemaT
+    ) -> Asking[SchemaT]:
+        """Ask the analysis model for `schema`; `default` after too many bad answers.
+
+        An analysis call takes at most its share of the turn (`ANALYSIS_SHARE`), so that a
+        slow server still leaves the draft its time.
+        """
+        return structured_call(
+            self.run,
+            self.models.structured(self.context.for_analysis(), schema),
+            schema,
+            messages,
+            policy=CallPolicy.of(self.context, turn_share=ANALYSIS_SHARE),
+            default=default,
+        )
 
 
 class ModelNode(Runnable[State, dict[str, Any]]):
@@ -82,10 +159,11 @@ class ModelNode(Runnable[State, dict[str, Any]]):
     function node would instead run in a thread on the async paths.
     """
 
-    def __init__(self, name: str, body: NodeBody) -> None:
-        """A node called `name` that runs `body`; its report joins the update."""
+    def __init__(self, name: str, body: NodeBody, models: ModelSource) -> None:
+        """A node called `name` that runs `body`, asking `models`; its report joins the update."""
         self.name: str = name
         self.body = body
+        self.models = models
 
     def invoke(
         self, input: State, config: RunnableConfig | None = None, **kwargs: Any
@@ -103,18 +181,23 @@ class ModelNode(Runnable[State, dict[str, Any]]):
         name = str(self.name)
         runtime = get_runtime(Context)
         context = resolve_context(runtime.context)
-        view = TurnView.of(state.dialogue, context)
-        step = Step(context, view, NodeRun(name, view.number), runtime)
+        view = DialogueView.of(state.dialogue, context)
+        step = Step(context, view, NodeRun(name, view.number), runtime, self.models)
         done = self.body(state, step)
         update = (yield from done) if isinstance(done, Generator) else done
         return {**update, "reports": step.run.report()}
 
 
-def node(name: str) -> Callable[[NodeBody], ModelNode]:
-    """Make a node of a body `(state, step)` that returns an update, yielding model calls."""
+def node(name: str, models: ModelSource | None = None) -> Callable[[NodeBody], ModelNode]:
+    """Make a node of a body `(state, step)` that returns an update, yielding model calls.
+
+    Args:
+        name: The node's name.
+        models: Where its model comes from; None for a node that asks no model.
+    """
 
     def wrap(body: NodeBody) -> ModelNode:
-        return ModelNode(name, body)
+        return ModelNode(name, body, models or ModelSource())
 
     return wrap
 

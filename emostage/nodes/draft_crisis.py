@@ -13,10 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from emostage.errors import ModelUnavailableError
-from emostage.models.ask import text_call
-from emostage.models.invoke import Asking, CallPolicy
-from emostage.models.source import ModelSource
-from emostage.nodes import DRAFT_CRISIS, Node, Step, drafted, node
+from emostage.nodes import DRAFT_CRISIS, Asking, ModelSource, Node, Step, drafted, node
 from emostage.prompts import PromptSet
 from emostage.safety import RiskAssessment, crisis_resources
 from emostage.state import State
@@ -25,19 +22,12 @@ from emostage.state import State
 def make_draft_crisis(models: ModelSource) -> Node:
     """A node that answers a crisis turn, with or without a working model."""
 
-    @node(DRAFT_CRISIS)
+    @node(DRAFT_CRISIS, models)
     def draft_crisis(state: State, step: Step) -> Asking[dict[str, Any]]:
         context, view = step.context, step.view
         instruction, fallback, header = _texts(view.prompts, state.risk or RiskAssessment())
         try:
-            message = yield from text_call(
-                step.run,
-                models.get(context),
-                view.ask(instruction),
-                policy=CallPolicy.of(context),
-                labels=view.labels,
-                fallback=fallback,
-            )
+            message = yield from step.text(view.ask(instruction), fallback=fallback)
         except ModelUnavailableError as exc:
             # A crisis turn always gets an answer, model or not.
             step.run.fallback = f"model unavailable ({type(exc).__name__}): fixed crisis reply"

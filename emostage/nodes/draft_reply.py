@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from emostage.models.ask import text_call
-from emostage.models.invoke import Asking, CallPolicy
-from emostage.models.source import ModelSource
-from emostage.nodes import DRAFT_GENERAL, Node, Step, draft_node, drafted, node
+from emostage.nodes import (
+    DRAFT_GENERAL,
+    Asking,
+    ModelSource,
+    Node,
+    Step,
+    draft_node,
+    drafted,
+    node,
+)
 from emostage.prompts.messages import draft_instruction
 from emostage.prompts.phases import Taxonomy
 from emostage.state import PhaseAssessment, State
@@ -16,7 +22,7 @@ from emostage.state import PhaseAssessment, State
 def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None) -> Node:
     """A draft node for `phase`, or the phase-neutral one when `phase` is None."""
 
-    @node(draft_node(phase) if phase else DRAFT_GENERAL)
+    @node(draft_node(phase) if phase else DRAFT_GENERAL, models)
     def draft_reply(state: State, step: Step) -> Asking[dict[str, Any]]:
         view = step.view
         assessment = (
@@ -32,14 +38,7 @@ def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None)
             assessment=assessment,
             perspective=state.perspective,
         )
-        response = yield from text_call(
-            step.run,
-            models.get(step.context),
-            view.ask(instruction),
-            policy=CallPolicy.of(step.context),
-            labels=view.labels,
-            fallback=view.prompts.fallback_reply,
-        )
+        response = yield from step.text(view.ask(instruction), fallback=view.prompts.fallback_reply)
         return drafted(step, response)
 
     return draft_reply

@@ -158,7 +158,7 @@ def baseline_messages(
 
 
 @dataclass(frozen=True)
-class TurnView:
+class DialogueView:
     """What every node reads from the state: the dialogue, its language and prompts."""
 
     turns: list[Turn]
@@ -168,7 +168,7 @@ class TurnView:
     context: Context
 
     @classmethod
-    def of(cls, dialogue: Sequence[Turn], context: Context) -> TurnView:
+    def of(cls, dialogue: Sequence[Turn], context: Context) -> DialogueView:
         """Validate the dialogue and pick its language and prompts.
 
         Raises:

@@ -4,7 +4,8 @@ It speaks the part of Ollama's REST API that ChatOllama and the preflight use
 (`/api/chat` with streaming NDJSON and `format`, `/api/tags`, `/api/show`, `/api/version`).
 Answers come from a `SchemaGuidedChatModel`: the scripted model, or the embedded llama.cpp
 model for real output over real HTTP. Fault modes reproduce what a sick server does.
-Needs `pytest-httpserver` (in the `dev` extra).
+`handle` answers the same requests in this process, with no socket, for an
+`httpx.MockTransport`. Needs `pytest-httpserver` (in the `dev` extra).
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal
 
+import httpx
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langsmith import tracing_context
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+from werkzeug.datastructures import Headers
+from werkzeug.test import EnvironBuilder
 
 from emostage.models.backends.structured import SchemaGuidedChatModel
 from emostage.testing import ScriptedChatModel
@@ -53,6 +57,7 @@ Fault = Literal[
 FAULTS: tuple[Fault, ...] = typing.get_args(Fault)
 FLOOD_CHARS = 2_000_000  # what `flood` sends, ignoring num_predict
 _ROLES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+_NEVER_DONE: tuple[Fault, ...] = ("trickle", "stall")
 
 
 class StreamCut(Exception):
@@ -65,6 +70,10 @@ class FakeOllama:
     Example:
         >>> with FakeOllama(fault="http_500") as server:  # doctest: +SKIP
         ...     EmoStage(ollama_host=server.url).respond(dialogue)
+
+        In this process, as the transport of an `httpx` client (nothing to start):
+
+        >>> httpx.Client(transport=httpx.MockTransport(FakeOllama().handle))  # doctest: +SKIP
     """
 
     def __init__(
@@ -101,12 +110,16 @@ class FakeOllama:
         speeds = speed if isinstance(speed, Mapping) else {m: speed for m in models if speed}
         self.slots = {name: Slots(model_speed) for name, model_speed in speeds.items()}
         self.requests: list[dict[str, Any]] = []
+        """The body of each `/api/chat` request, in order."""
+        self.request_headers: list[Headers] = []
+        """The headers of each `/api/chat` request (case-insensitive), in order."""
+        self._asked = threading.Condition()
         self.hang_ups: list[float] = []
+        """When clients closed the connection mid-answer (`time.monotonic()`), `trickle`."""
         self.peak_in_flight = 0
         """The most `/api/chat` requests waiting for their answer at once."""
         self._in_flight = 0
         self._count_lock = threading.Lock()
-        """When clients closed the connection mid-answer (`time.monotonic()`), `trickle`."""
         self.served: list[tuple[SlotTiming, int]] = []
         """With a `speed`: each request's timing and generated tokens."""
         self._server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
@@ -125,25 +138,60 @@ class FakeOllama:
             self._closed_port = _closed_port()
             return self
         if self.fault == "not_ollama":  # another kind of web server at that address
-            self._server.expect_request(re.compile(".*")).respond_with_handler(
-                lambda request: Response(
-                    _HTML_PAGE, status=200 if request.path == "/" else 404, content_type="text/html"
-                )
-            )
-            self._server.start()
-            return self
-        routes = {
-            ("/api/version", "GET"): lambda _: _json({"version": "0.12.0"}),
-            ("/api/tags", "GET"): self._tags,
-            ("/api/show", "POST"): self._show,
-            ("/api/chat", "POST"): self._chat,
-        }
-        for (path, method), handler in routes.items():
-            self._server.expect_request(path, method=method).respond_with_handler(handler)
+            self._server.expect_request(re.compile(".*")).respond_with_handler(_not_ollama)
+        else:
+            for (path, method), handler in self._routes().items():
+                self._server.expect_request(path, method=method).respond_with_handler(handler)
         # Request logs and injected stream cuts are expected here, not news.
         logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
         self._server.start()
         return self
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request in this process, with no socket: an `httpx.MockTransport` handler.
+
+        The same routes, answers and faults as the served server (`refuse` raises httpx's
+        `ConnectError`, `cut_stream` its `RemoteProtocolError`), but for the answers that
+        never end (`trickle`, `stall`): only a real connection can be hung up on.
+
+        Raises:
+            ValueError: The fault is `trickle` or `stall`.
+        """
+        if self.fault in _NEVER_DONE:
+            raise ValueError(f"the {self.fault!r} fault needs a served FakeOllama: start() it")
+        if self.fault == "refuse":
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        url = request.url
+        received = Request(
+            EnvironBuilder(
+                method=request.method,
+                base_url=f"{url.scheme}://{url.netloc.decode()}",
+                path=url.path,
+                query_string=url.query.decode(),
+                headers=list(request.headers.items()),
+                data=request.read(),
+            ).get_environ()
+        )
+        if self.fault == "not_ollama":
+            handler: Callable[[Request], Response] = _not_ollama
+        else:
+            handler = self._routes().get((url.path, request.method), _not_found)
+        answer = handler(received)
+        try:
+            body = b"".join(answer.iter_encoded())
+        except StreamCut as cut:
+            raise httpx.RemoteProtocolError(str(cut), request=request) from cut
+        headers = [
+            (name, value)
+            for name, value in answer.headers.items()
+            if name.lower() not in ("content-length", "transfer-encoding")
+        ]
+        return httpx.Response(answer.status_code, headers=headers, content=body, request=request)
+
+    def wait_for_requests(self, count: int = 1, timeout_s: float = 60.0) -> bool:
+        """Wait until `/api/chat` has had `count` requests; False if `timeout_s` passed first."""
+        with self._asked:
+            return self._asked.wait_for(lambda: len(self.requests) >= count, timeout_s)
 
     def stop(self) -> None:
         """Stop serving."""
@@ -162,6 +210,15 @@ class FakeOllama:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _routes(self) -> dict[tuple[str, str], Callable[[Request], Response]]:
+        """The handler of each (path, method) Ollama's API has here."""
+        return {
+            ("/api/version", "GET"): lambda _: _json({"version": "0.12.0"}),
+            ("/api/tags", "GET"): self._tags,
+            ("/api/show", "POST"): self._show,
+            ("/api/chat", "POST"): self._chat,
+        }
 
     def _tags(self, _: Request) -> Response:
         models = [{"name": m, "model": m, "size": 1, "digest": "0" * 64} for m in self.models]
@@ -184,7 +241,10 @@ class FakeOllama:
 
     def _chat_answer(self, request: Request) -> Response:
         body: dict[str, Any] = request.get_json()
-        self.requests.append(body)
+        with self._asked:
+            self.requests.append(body)
+            self.request_headers.append(Headers(request.headers))
+            self._asked.notify_all()
         fault = self._fault_now()
         if fault == "delay":
             time.sleep(self.delay_s)
@@ -271,6 +331,16 @@ class FakeOllama:
 _HTML_PAGE = "<!DOCTYPE html>\n<html><head><title>Welcome</title></head>\n" + (
     "<body><p>This is some other web server.</p></body></html>\n" * 200
 )
+
+
+def _not_ollama(request: Request) -> Response:
+    """Another kind of web server: a page at `/`, 404 elsewhere."""
+    status = 200 if request.path == "/" else 404
+    return Response(_HTML_PAGE, status=status, content_type="text/html")
+
+
+def _not_found(request: Request) -> Response:
+    return _json({"error": f"{request.method} {request.path}: not found"}, status=404)
 
 
 def _done(body: dict[str, Any], answer: AIMessage) -> dict[str, Any]:

@@ -1,0 +1,102 @@
+"""EmoStage under LangGraph Server (`langgraph dev`, what Studio talks to), for real.
+
+The server hides the message of most exceptions as "An internal error occurred"; every
+`EmoStageError` must reach a Studio user as its own one-line message.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_sync_client
+from langgraph_sdk.client import SyncLangGraphClient
+
+from emostage.testing.ollama_server import FakeOllama
+
+from ..conftest import ROOT, cli_env, free_port, server_process
+
+pytestmark = pytest.mark.timeout(240)
+TURN: dict[str, Any] = {"dialogue": [{"role": "client", "content": "Work is crushing me."}]}
+CRISIS: dict[str, Any] = {"dialogue": [{"role": "client", "content": "I want to kill myself."}]}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncLangGraphClient]:
+    port = free_port()
+    env = cli_env(LANGGRAPH_NO_VERSION_CHECK="true", LANGSMITH_TRACING="false")
+    log = tmp_path_factory.mktemp("server") / "langgraph-dev.log"
+    command = [
+        str(Path(sys.executable).with_name("langgraph")),
+        *("dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)),
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with server_process(command, f"{url}/ok", timeout_s=120, log=log, cwd=ROOT, env=env):
+        yield get_sync_client(url=url)
+
+
+def run(client: SyncLangGraphClient, payload: dict[str, Any], context: dict[str, Any]) -> Any:
+    thread = client.threads.create()
+    return client.runs.wait(thread["thread_id"], "emostage", input=payload, context=context)
+
+
+def errors(client: SyncLangGraphClient, context: dict[str, Any]) -> list[dict[str, Any]]:
+    parts = client.runs.stream(None, "emostage", input=TURN, context=context)
+    return [part.data for part in parts if part.event == "error"]
+
+
+def test_a_turn_runs_under_the_server(server: SyncLangGraphClient) -> None:
+    output = run(server, TURN, {"backend": "scripted"})
+    assert output["response"].startswith("(scripted test reply)")
+
+
+def test_a_config_error_reaches_studio_as_its_own_line(server: SyncLangGraphClient) -> None:
+    [error] = errors(server, {"backend": "cloud"})
+    assert error["error"] == "ConfigError"
+    assert error["message"].startswith("Unknown backend 'cloud'; use one of")
+
+
+def test_a_model_outage_reaches_studio_and_a_crisis_turn_still_answers(
+    server: SyncLangGraphClient,
+) -> None:
+    with FakeOllama(fault="refuse") as down:
+        context = {"ollama_host": down.url, "model_attempts": 1, "locale": "en-US"}
+        [error] = errors(server, context)
+        crisis = run(server, CRISIS, context)
+    assert error["error"] == "TransientModelError"
+    assert "Cannot reach the model server" in error["message"]
+    assert "call or text 988" in crisis["response"]
+
+
+def test_studio_sees_a_chat_graph(server: SyncLangGraphClient) -> None:
+    """Studio's chat view and agent-chat-ui need `messages` in the input and the output."""
+    [assistant] = server.assistants.search(graph_id="emostage")
+    schemas: Any = server.assistants.get_schemas(assistant["assistant_id"])
+    for kind in ("input_schema", "output_schema"):
+        messages = schemas[kind]["properties"]["messages"]
+        assert messages["type"] == "array" and messages["description"], kind
+
+
+def test_a_chat_thread_runs_by_messages_and_streams_only_the_reply(
+    server: SyncLangGraphClient,
+) -> None:
+    """What a chat front end does: send the new user message, stream `messages-tuple`."""
+    thread = server.threads.create()["thread_id"]
+    context = {"backend": "scripted"}
+    for text in ("Work is crushing me.", "I cry on the way home."):
+        payload: Any = {"messages": [{"role": "user", "content": text}]}
+        parts = list(
+            server.runs.stream(
+                thread, "emostage", input=payload, context=context, stream_mode="messages-tuple"
+            )
+        )
+        streamed = [p.data[0] for p in parts if p.event == "messages"]
+        assert [m["type"] for m in streamed] == ["ai"]
+        assert streamed[0]["content"].startswith("(scripted test reply)")
+    values: Any = server.threads.get_state(thread)["values"]
+    assert [m["type"] for m in values["messages"]] == ["human", "ai", "human", "ai"]
+    assert values["messages"][-1]["content"] == values["response"]
+    assert values["messages"][-1]["response_metadata"]["emostage"]["phase"] == values["phase"]

@@ -1,0 +1,383 @@
+"""The default Ollama path at the HTTP level: real `ChatOllama` and `ollama.Client`, fake server.
+
+Every request goes to an `httpx.MockTransport`: to `FakeOllama.handle`, the test server
+answering in this process, or to a handler of a failure. Nothing opens a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import ollama
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_ollama import chat_models
+from langgraph.checkpoint.memory import InMemorySaver
+
+from emostage import Context, EmoStage, EmoStageError, ModelUnavailableError, Perspective, Reply
+from emostage.models.backends.ollama import normalize_host
+from emostage.models.backends.transport import AsyncBoundedTransport, BoundedTransport
+from emostage.models.deadline import SESSION_HEADER
+from emostage.models.source import build_chat_model, preflight
+from emostage.testing import ScriptedChatModel
+from emostage.testing.ollama_server import FakeOllama
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+HOST = "http://ollama.test:11434"
+MODEL = "llama3.2:1b"
+TEMPERATURE = 0.3
+TIMEOUT_S = 42.0
+IVEY_IDS = ["rapport", "exploration", "goal_setting", "intervention", "closing"]
+
+DIALOGUE = [
+    {"role": "client", "content": "Hi. I haven't been sleeping well for weeks."},
+    {"role": "counselor", "content": "Thank you for telling me. What happens at night?"},
+    {"role": "client", "content": "I lie awake worrying about my job. I feel so tired."},
+]
+PHASE = {"rationale": "The client is describing the problem in detail.", "phase": "exploration"}
+PERSPECTIVE = {
+    "emotions": [{"name": "worry", "intensity": 4}, {"name": "fatigue", "intensity": 3}],
+    "situation": "Cannot sleep because of job worries.",
+    "thoughts": "My job might be at risk.",
+    "support_needs": ["being_heard", "clarifying_problem"],
+    "unspoken_needs": "Reassurance that this can get better.",
+}
+REPLY = "That sounds exhausting. What worries about your job come up most at night?"
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for f in dataclasses.fields(Context):
+        if env := f.metadata.get("env"):
+            monkeypatch.delenv(env, raising=False)
+
+
+def ndjson(*parts: dict[str, Any]) -> httpx.Response:
+    body = "".join(json.dumps(part) + "\n" for part in parts)
+    return httpx.Response(200, text=body, headers={"content-type": "application/x-ndjson"})
+
+
+def kind_of(body: dict[str, Any]) -> str:
+    """Which call of a turn a /api/chat body is: phase, perspective or draft."""
+    schema = body.get("format")
+    properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    if "phase" in properties:
+        return "phase"
+    if "emotions" in properties:
+        return "perspective"
+    return "draft"
+
+
+def fake_ollama(phase: str = json.dumps(PHASE)) -> FakeOllama:
+    """The test server with `MODEL`, answering each call of a turn as written above."""
+    answers = {"PhaseAssessment": phase, "Perspective": PERSPECTIVE, "text": REPLY}
+    return FakeOllama(ScriptedChatModel(defaults=answers), models=(MODEL,))
+
+
+def bodies_of(fake: FakeOllama, kind: str) -> list[dict[str, Any]]:
+    return [body for body in fake.requests if kind_of(body) == kind]
+
+
+def ollama_model(monkeypatch: pytest.MonkeyPatch, handler: Handler) -> BaseChatModel:
+    """`build_chat_model` as is, its sync and async Ollama clients talking to `handler`."""
+
+    def sync_client(**kwargs: Any) -> ollama.Client:
+        # EmoStage's own transport stays in place, in front of the mock server.
+        return ollama.Client(
+            **kwargs | {"transport": BoundedTransport(httpx.MockTransport(handler))}
+        )
+
+    monkeypatch.setattr(chat_models, "Client", sync_client)
+
+    def async_client(**kwargs: Any) -> ollama.AsyncClient:
+        return ollama.AsyncClient(
+            **kwargs | {"transport": AsyncBoundedTransport(httpx.MockTransport(handler))}
+        )
+
+    monkeypatch.setattr(chat_models, "AsyncClient", async_client)
+    context = Context(
+        model=MODEL, ollama_host=HOST, temperature=TEMPERATURE, request_timeout_s=TIMEOUT_S
+    )
+    return build_chat_model(context)
+
+
+def run_turn(
+    monkeypatch: pytest.MonkeyPatch, handler: Handler, dialogue: list[Any] = DIALOGUE
+) -> Reply:
+    # One attempt per call: these tests map errors; test_faults covers the retries.
+    stage = EmoStage(chat_model=ollama_model(monkeypatch, handler), model_attempts=1)
+    return stage.respond(dialogue)
+
+
+def assert_full_turn(fake: FakeOllama, reply: Reply) -> None:
+    assert reply.response == REPLY
+    assert reply.phase == "exploration"
+    assert reply.phase_rationale == PHASE["rationale"]
+    assert reply.perspective == Perspective.model_validate(PERSPECTIVE)
+    assert reply.diagnostics.fallbacks == []
+    assert sorted(kind_of(body) for body in fake.requests) == ["draft", "perspective", "phase"]
+
+
+# --- a whole turn ----------------------------------------------------------------------------
+
+
+def test_turn_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = fake_ollama()
+    reply = run_turn(monkeypatch, fake.handle)
+    assert_full_turn(fake, reply)
+    assert reply.language == "en"
+    assert {headers["Host"] for headers in fake.request_headers} == {"ollama.test:11434"}
+
+
+def test_requests_carry_the_configured_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = fake_ollama()
+    run_turn(monkeypatch, fake.handle)
+    for body in fake.requests:
+        assert body["model"] == MODEL
+        assert body["stream"] is True
+        assert body["think"] is False
+        assert body["options"]["temperature"] == TEMPERATURE
+    assert "format" not in bodies_of(fake, "draft")[0]
+
+
+def test_clients_use_the_configured_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = ollama_model(monkeypatch, fake_ollama().handle)
+    for client in (model._client, model._async_client):  # type: ignore[attr-defined]
+        assert client._client.timeout == httpx.Timeout(TIMEOUT_S)
+        assert client._client.base_url == httpx.URL(HOST)
+
+
+def test_analysis_requests_send_json_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = fake_ollama()
+    run_turn(monkeypatch, fake.handle)
+    (phase,) = bodies_of(fake, "phase")
+    (perspective,) = bodies_of(fake, "perspective")
+    assert phase["format"]["type"] == "object"
+    assert phase["format"]["properties"]["phase"]["enum"] == IVEY_IDS
+    assert perspective["format"]["type"] == "object"
+    risk = {"risk", "risk_reason", "risk_subject", "risk_timeframe", "safety_answered"}
+    assert set(perspective["format"]["properties"]) == {*PERSPECTIVE, *risk, "safety_reason"}
+
+
+def test_calls_share_the_persona_and_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = fake_ollama()
+    run_turn(monkeypatch, fake.handle)
+    messages = [body["messages"] for body in fake.requests]
+    assert [len(m) for m in messages] == [3, 3, 3]
+    assert [m[0]["role"] for m in messages] == ["system"] * 3
+    assert all(m[:2] == messages[0][:2] for m in messages)
+    assert len({m[2]["content"] for m in messages}) == 3
+    assert "I lie awake worrying about my job." in messages[0][1]["content"]
+
+
+def test_client_braces_reach_the_server_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "My notes say {history} and {0} and {{phase}}, whatever that means."
+    fake = fake_ollama()
+    run_turn(monkeypatch, fake.handle, [{"role": "client", "content": text}])
+    assert len(fake.requests) == 3
+    assert all(text in body["messages"][1]["content"] for body in fake.requests)
+
+
+def test_unparseable_phase_is_retried_once_then_falls_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = fake_ollama(phase="not json at all")
+    reply = run_turn(monkeypatch, fake.handle)
+    assert len(bodies_of(fake, "phase")) == 2
+    assert len(fake.requests) == 4
+    assert reply.response == REPLY
+    assert reply.phase == "exploration"
+    assert reply.phase_rationale == ""
+    assert [f.split(":")[0] for f in reply.diagnostics.fallbacks] == ["recognize_phase"]
+
+
+def test_async_turn_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = fake_ollama()
+    stage = EmoStage(chat_model=ollama_model(monkeypatch, fake.handle))
+    reply = asyncio.run(stage.arespond(DIALOGUE))
+    assert_full_turn(fake, reply)
+
+
+# --- transport failures ----------------------------------------------------------------------
+
+
+def refuse(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+
+def model_not_found(request: httpx.Request) -> httpx.Response:
+    error = f'model "{MODEL}" not found, try pulling it first'
+    return httpx.Response(404, json={"error": error})
+
+
+@pytest.mark.parametrize(
+    ("handler", "message"),
+    [(refuse, "ollama serve"), (model_not_found, re.escape(f'model "{MODEL}" not found'))],
+)
+def test_server_failures_become_model_unavailable(
+    monkeypatch: pytest.MonkeyPatch, handler: Handler, message: str
+) -> None:
+    with pytest.raises(ModelUnavailableError, match=message) as caught:
+        run_turn(monkeypatch, handler)
+    assert isinstance(caught.value.__cause__, (httpx.ConnectError, ollama.ResponseError))
+
+
+def out_of_memory(request: httpx.Request) -> httpx.Response:
+    error = "model requires more system memory (9.1 GiB) than is available (4.0 GiB)"
+    return httpx.Response(500, json={"error": error})
+
+
+def error_mid_stream(request: httpx.Request) -> httpx.Response:
+    return ndjson({"error": "an error was encountered while running the model: unexpected EOF"})
+
+
+def drop_connection(request: httpx.Request) -> httpx.Response:
+    raise httpx.RemoteProtocolError("peer closed connection", request=request)
+
+
+@pytest.mark.parametrize("handler", [out_of_memory, error_mid_stream, drop_connection])
+def test_other_server_failures_are_emostage_errors(
+    monkeypatch: pytest.MonkeyPatch, handler: Handler
+) -> None:
+    with pytest.raises(EmoStageError):
+        run_turn(monkeypatch, handler)
+
+
+# --- preflight -------------------------------------------------------------------------------
+
+
+def preflight_for(model: str) -> None:
+    preflight(Context(model=model, ollama_host=HOST, request_timeout_s=TIMEOUT_S))
+
+
+def tags(*names: str) -> Handler:
+    """/api/tags of a server that has pulled `names`."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert (request.method, request.url.path) == ("GET", "/api/tags")
+        models = [
+            {
+                "name": name,
+                "model": name,
+                "modified_at": "2025-05-30T09:41:12.123456789+02:00",
+                "size": 4_683_087_332,
+                "digest": "845dbda0ea48ed749caafd9e6037047aa19acfcfd82e704d7ca97d631a0b697e",
+                "details": {
+                    "parent_model": "",
+                    "format": "gguf",
+                    "family": "qwen2",
+                    "families": ["qwen2"],
+                    "parameter_size": "7.6B",
+                    "quantization_level": "Q4_K_M",
+                },
+            }
+            for name in names
+        ]
+        return httpx.Response(200, json={"models": models})
+
+    return answer
+
+
+def serve_preflight(monkeypatch: pytest.MonkeyPatch, handler: Handler) -> list[dict[str, Any]]:
+    """Route `preflight`'s `ollama.Client` to `handler`; returns the clients' arguments."""
+    made: list[dict[str, Any]] = []
+    real_client = ollama.Client
+
+    def client(**kwargs: Any) -> ollama.Client:
+        made.append(kwargs)
+        return real_client(**kwargs, transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(ollama, "Client", client)
+    return made
+
+
+def test_preflight_passes_when_the_model_is_pulled(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = serve_preflight(monkeypatch, tags("llama3.2:1b", "qwen2.5:7b"))
+    preflight_for("qwen2.5:7b")
+    assert made == [{"host": HOST, "timeout": 5.0}]
+
+
+def test_preflight_accepts_the_latest_tag(monkeypatch: pytest.MonkeyPatch) -> None:
+    serve_preflight(monkeypatch, tags("qwen2.5:latest"))
+    preflight_for("qwen2.5")
+
+
+def test_preflight_names_the_pull_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    serve_preflight(monkeypatch, tags("llama3.2:1b"))
+    with pytest.raises(ModelUnavailableError, match=re.escape("ollama pull qwen2.5:7b")):
+        preflight_for("qwen2.5:7b")
+
+
+@pytest.mark.parametrize(
+    "error", [httpx.ConnectError("refused"), httpx.ConnectTimeout("timed out")]
+)
+def test_preflight_without_a_server_says_ollama_serve(
+    monkeypatch: pytest.MonkeyPatch, error: httpx.TransportError
+) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    serve_preflight(monkeypatch, fail)
+    with pytest.raises(ModelUnavailableError, match="ollama serve"):
+        preflight_for("qwen2.5:7b")
+
+
+def test_preflight_handles_the_builtin_connection_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    class RefusingClient:
+        def __init__(self, **kwargs: Any) -> None:
+            pass
+
+        def list(self) -> ollama.ListResponse:
+            raise ConnectionError("Failed to connect to Ollama.")
+
+    monkeypatch.setattr(ollama, "Client", RefusingClient)
+    with pytest.raises(ModelUnavailableError, match="ollama serve"):
+        preflight_for("qwen2.5:7b")
+
+
+def test_preflight_reports_a_server_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    serve_preflight(monkeypatch, lambda request: httpx.Response(500, json={"error": "disk full"}))
+    with pytest.raises(ModelUnavailableError, match=r"\(500\): disk full"):
+        preflight_for("qwen2.5:7b")
+
+
+# --- hosts -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("0.0.0.0:11434", "http://127.0.0.1:11434"),
+        ("localhost", "http://localhost:11434"),
+        ("http://example:8080/", "http://example:8080"),
+        ("https://ollama.example.com", "https://ollama.example.com"),
+    ],
+)
+def test_normalize_host(host: str, url: str) -> None:
+    assert normalize_host(host) == url
+
+
+def test_every_request_of_a_turn_names_its_session_for_replica_affinity(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = fake_ollama()
+    stage = EmoStage(
+        chat_model=ollama_model(monkeypatch, fake.handle), checkpointer=InMemorySaver()
+    )
+    stage.respond(DIALOGUE, thread_id="alice")
+    asyncio.run(stage.arespond([{"role": "client", "content": "Still here."}], thread_id="alice"))
+    stage.respond(DIALOGUE, thread_id="bob")
+    sent = [headers.get(SESSION_HEADER) for headers in fake.request_headers]
+    alice = hashlib.sha256(b"alice").hexdigest()[:16]
+    assert sent[:6] == [alice] * 6  # sync and async turns of one session: one key
+    assert len(set(sent[6:])) == 1 and sent[6] != alice
+    # A digest, never the session's name.
+    assert not any("alice" in str(headers) for headers in fake.request_headers)

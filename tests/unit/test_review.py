@@ -1,0 +1,141 @@
+"""A person in the loop: crisis replies pause for review, then resume as decided."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from emostage import EmoStage, InputError
+from emostage.conversation import Turn
+from emostage.graph import build_graph
+from emostage.nodes.deliver_reply import reply_chunk
+from emostage.state import InputState
+from emostage.testing import ScriptedChatModel
+
+from ..conftest import emostage
+
+DRAFT = "Thank you for telling me. Are you safe right now?"
+CRISIS = "I want to kill myself tonight."
+ROUTINE = "Work was long today."
+
+
+def stage(**settings: Any) -> EmoStage:
+    return EmoStage(ScriptedChatModel(defaults={"text": DRAFT}), review="crisis", **settings)
+
+
+def client(text: str) -> list[dict[str, str]]:
+    return [{"role": "client", "content": text}]
+
+
+def test_a_crisis_turn_waits_for_the_reviewer_and_is_delivered_as_approved() -> None:
+    reviewed = stage()
+    paused = reviewed.respond(client(CRISIS), thread_id="t")
+    assert paused.status == "awaiting_review" and paused.response == ""
+    request = paused.pending_review
+    assert request is not None and request.turn == 1
+    assert request.risk.level == "crisis" and request.message == DRAFT
+    assert request.draft.startswith(DRAFT) and "988" in request.draft
+    assert [r.contact for r in request.resources] == ["call or text 988", "911"]
+    assert reviewed.pending_review("t") == request
+
+    reply = reviewed.resume("t", "approve")
+    assert reply.status == "delivered" and reply.response == request.draft
+    assert (
+        reply.review is not None and reply.review.action == "approve" and not reply.review.changed
+    )
+    state = reviewed.graph.get_state({"configurable": {"thread_id": "t"}}).values
+    assert state["dialogue"][-1].content == request.draft  # the client saw what was approved
+    assert state["review"].action == "approve"
+    assert reviewed.pending_review("t") is None
+
+
+def test_an_edit_keeps_the_resources_and_a_replacement_is_verbatim() -> None:
+    reviewed = stage()
+    reviewed.respond(client(CRISIS), thread_id="edit")
+    edited = reviewed.resume("edit", {"action": "edit", "response": "I'm here. Are you safe?"})
+    assert edited.response.startswith("I'm here. Are you safe?\n\n") and "988" in edited.response
+    assert edited.review is not None and edited.review.changed
+    reviewed.respond(client(CRISIS), thread_id="replace")
+    replaced = reviewed.resume("replace", {"action": "replace", "response": "Call me now."})
+    assert replaced.response == "Call me now." and replaced.review is not None
+
+
+def test_routine_turns_are_not_held_and_always_holds_every_turn() -> None:
+    assert stage().respond(client(ROUTINE)).status == "delivered"
+    every = EmoStage(ScriptedChatModel(defaults={"text": DRAFT}), review="always")
+    paused = every.respond(client(ROUTINE), thread_id="r")
+    assert paused.status == "awaiting_review" and paused.pending_review is not None
+    assert paused.pending_review.resources == [] and paused.pending_review.draft == DRAFT
+    assert every.resume("r", "approve").response == DRAFT
+
+
+def test_a_multi_turn_thread_pauses_only_its_crisis_turn() -> None:
+    reviewed = stage(checkpointer=InMemorySaver())
+    assert reviewed.respond(client(ROUTINE), thread_id="m").status == "delivered"
+    assert reviewed.respond(client(CRISIS), thread_id="m").status == "awaiting_review"
+    approved = asyncio.run(reviewed.aresume("m", "approve"))
+    assert approved.status == "delivered"
+    # The safety follow-up is a crisis-strategy turn too, so it is held as well.
+    follow_up = reviewed.respond(client("I don't know. Whatever."), thread_id="m")
+    assert follow_up.status == "awaiting_review"
+    assert follow_up.pending_review is not None
+    assert follow_up.pending_review.risk.carried_from_turn == 2
+    state = reviewed.graph.get_state({"configurable": {"thread_id": "m"}}).values
+    assert [t.role for t in state["dialogue"]] == ["client", "counselor"] * 2 + ["client"]
+
+
+@pytest.mark.parametrize(
+    "decision", ["maybe", {"action": "edit"}, {"action": "replace", "response": " "}, 3]
+)
+def test_a_bad_decision_is_one_clear_error_and_the_turn_stays_paused(decision: Any) -> None:
+    reviewed = stage()
+    reviewed.respond(client(CRISIS), thread_id="bad")
+    with pytest.raises(InputError, match="review decision"):
+        reviewed.resume("bad", decision)
+    assert reviewed.pending_review("bad") is not None
+    with pytest.raises(InputError, match="no turn awaiting review"):
+        reviewed.resume("nothing-here", "approve")
+
+
+def test_the_raw_graph_interrupts_and_resumes_with_a_command() -> None:
+    graph = build_graph(
+        ScriptedChatModel(defaults={"text": DRAFT}), checkpointer=InMemorySaver(), review="crisis"
+    )
+    config: Any = {"configurable": {"thread_id": "g"}}
+    payload = InputState(dialogue=[Turn(role="client", content=CRISIS)])
+    events = list(graph.stream(payload, config, stream_mode="custom"))
+    assert "".join(reply_chunk(e) for e in events) == ""  # nothing reaches the client yet
+    (interrupt,) = graph.get_state(config).interrupts
+    assert interrupt.value["risk"]["level"] == "crisis"
+    resumed = graph.stream(Command(resume="approve"), config, stream_mode="custom")
+    shown = "".join(reply_chunk(e) for e in resumed)
+    assert shown == interrupt.value["draft"] == graph.get_state(config).values["response"]
+
+
+def test_the_studio_graph_reads_its_review_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMOSTAGE_REVIEW", "always")
+    monkeypatch.setenv("EMOSTAGE_BACKEND", "scripted")
+    studio = importlib.reload(importlib.import_module("emostage.studio"))
+    graph = studio.graph.copy(update={"checkpointer": InMemorySaver()})
+    config: Any = {"configurable": {"thread_id": "s"}}
+    graph.invoke({"dialogue": client(ROUTINE)}, config)
+    (interrupt,) = graph.get_state(config).interrupts
+    assert interrupt.value["policy"] == "always"
+    graph.invoke(Command(resume={"action": "replace", "response": "Hello."}), config)
+    assert graph.get_state(config).values["response"] == "Hello."
+
+
+@pytest.mark.usefixtures("scripted_cli")
+def test_chat_review_shows_the_operator_the_draft_before_the_client() -> None:
+    steps = f"{CRISIS}\ne\nI'm right here with you. Are you safe?\n/quit\n"
+    result = emostage("chat", "--session", "r1", "--review", input=steps)
+    assert result.exit_code == 0, result.output
+    review_at = result.output.index("review (risk: crisis, self)")
+    reply_at = result.output.index("counselor> I'm right here with you. Are you safe?")
+    assert review_at < reply_at and "(crisis)" in result.output[reply_at:]
+    assert "988" in result.output[reply_at:]  # an edit keeps the resources
