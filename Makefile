@@ -9,7 +9,7 @@ LLAMA_WHEEL := $(PYTHON) emostage/models/backends/llamacpp_build.py
 WHEELHOUSE := build/wheelhouse
 WHEEL := dist/emostage-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
 
-.PHONY: install lint typecheck test test-fast test-integration demo dist wheelhouse packages bench profile studio clean
+.PHONY: install lint typecheck test test-fast test-integration demo dist wheelhouse packages bench profile studio clean screen-model
 
 $(INSTALLED): pyproject.toml emostage/models/backends/llamacpp_build.py
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +20,12 @@ $(INSTALLED): pyproject.toml emostage/models/backends/llamacpp_build.py
 install: $(INSTALLED)
 
 lint: install
-	$(BIN)/ruff check emostage tests bench
-	$(BIN)/ruff format --check emostage tests bench
+	$(BIN)/ruff check emostage tests bench training
+	$(BIN)/ruff format --check emostage tests bench training
 	$(BIN)/lint-imports --no-cache
 
 typecheck: install
-	$(BIN)/mypy emostage bench tests
+	$(BIN)/mypy emostage bench tests training
 
 # The sdist and the wheel, into dist/.
 dist: install
@@ -54,6 +54,11 @@ test-fast: lint typecheck
 # the install test (offline, on the wheelhouse).
 test-integration: wheelhouse
 	$(BIN)/python -m pytest tests/integration
+
+# The learned screen (emostage/safety/screen_model.json), rebuilt from training/data and
+# tests/data/risk/dev; prints its dev recall and false-positive rate per language.
+screen-model: install
+	$(BIN)/python -m training.screen_model
 
 demo: install
 	$(BIN)/emostage respond --backend auto --json examples/ja_work_stress.json

@@ -21,6 +21,11 @@ def detect_language(turns: Sequence[Turn]) -> Language:
     text = "".join(t.content for t in turns if t.role == "client") or "".join(
         t.content for t in turns
     )
+    return text_language(text)
+
+
+def text_language(text: str) -> Language:
+    """Guess ja, zh or en from one text (see `detect_language`)."""
     kana, han, latin = (len(p.findall(text)) for p in (_KANA, _HAN, _LATIN))
     # Japanese prose is rarely under a tenth kana; Chinese has none but for stray quotes.
     if kana and kana * 10 >= han:

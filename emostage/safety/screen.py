@@ -25,11 +25,13 @@ import yaml
 from emostage.errors import InputError
 from emostage.languages import LANGUAGES
 from emostage.safety.assessment import RiskAssessment, RiskLevel, RiskSubject
+from emostage.safety.classifier import screen_model
 from emostage.safety.normalize import normalize_for_screen
 from emostage.safety.prefilter import LiteralSearch, Pattern, PatternSet, required_literals
 
 MAX_HITS = 32  # hits examined per language and level: enough to decide, bounded on any input
 SENTENCE_END = re.compile(r"[.!?。！？\n]")
+_SENTENCES = re.compile(r"[^.!?。！？\n]+")
 SENTENCE_REACH = 200  # characters looked at before a hit for its person reference
 FLAGS = re.IGNORECASE
 # Categories where the client is the one at risk whoever is named: the person named near
@@ -73,19 +75,61 @@ def screen_risk(text: str) -> RiskAssessment:
     """
     if not isinstance(text, str):
         raise InputError(f"screen_risk takes the message's text, not {type(text).__name__}.")
-    normalized = normalize_for_screen(text)
+    hits, past, remainder = _read_lexicons(normalize_for_screen(text))
+    lexical = _assessment(hits, past)
+    model = screen_model()
+    probability = model.probability(remainder)
+    if probability < model.threshold(remainder):
+        return lexical
+    return _with_classifier(lexical, probability, remainder)
+
+
+def lexicon_risk(text: str) -> RiskAssessment:
+    """The lexicon's reading alone, without the classifier (for training and measurement)."""
+    hits, past, _ = _read_lexicons(normalize_for_screen(text))
+    return _assessment(hits, past)
+
+
+def classifier_input(text: str) -> str:
+    """What the classifier reads of `text`: normalized, without idioms, fiction or resolved past.
+
+    Training reads messages through this function too, so it learns from what it will see.
+    """
+    return _read_lexicons(normalize_for_screen(text))[2]
+
+
+def _read_lexicons(normalized: str) -> tuple[list[Hit], bool, str]:
+    """Every lexicon's hits, whether a resolved past event was blanked, and what remains."""
     hits: list[Hit] = []
     past = False
+    remainder = normalized  # what no lexicon reads as idiom, fiction or a resolved past
     for language in LANGUAGES:
         lexicon = compiled_lexicon(language)
         cleaned = _removed(lexicon, lexicon.ignore, normalized)
         without_past = _removed(lexicon, lexicon.past, cleaned)
         past = past or without_past != cleaned
+        remainder = _removed(lexicon, lexicon.past, remainder)
         present = lexicon.literals.present(without_past)
         for level, patterns in (("crisis", lexicon.crisis), ("concern", lexicon.concern)):
             runnable = [pattern for _, pattern in patterns.runnable(present)]
             hits += _hits(level, runnable, lexicon.people, without_past)  # type: ignore[arg-type]
-    return _assessment(hits, past)
+    return hits, past, remainder
+
+
+def _with_classifier(lexical: RiskAssessment, probability: float, text: str) -> RiskAssessment:
+    """Raise the lexicon's reading to crisis on the classifier's word, keeping its reasons.
+
+    When the lexicon found no crisis, whose risk it is comes from the person references
+    of the sentence the classifier scores highest, as for a lexicon hit.
+    """
+    reasons = [*lexical.reasons, f"classifier({probability:.2f})"]
+    if lexical.level == "crisis":
+        return lexical.model_copy(update={"reasons": reasons})
+    people = [person for language in LANGUAGES for person in compiled_lexicon(language).people]
+    model = screen_model()
+    sentences = list(_SENTENCES.finditer(text))
+    end = max(sentences, key=lambda m: model.probability(m.group())).end() if sentences else 0
+    return RiskAssessment(level="crisis", reasons=reasons, subject=_subject(people, text, end))
 
 
 def _removed(lexicon: Lexicon, patterns: PatternSet, text: str) -> str:
@@ -108,7 +152,9 @@ def _hits(level: RiskLevel, patterns: list[Pattern], people: list[Pattern], text
         # client's own risk as well, whatever the first match was about.
         for match in pattern.regex.finditer(text):
             subject: RiskSubject = (
-                "self" if pattern.category in CLIENT_CATEGORIES else _subject(people, text, match)
+                "self"
+                if pattern.category in CLIENT_CATEGORIES
+                else _subject(people, text, match.end(), match.start())
             )
             found.append(Hit(level, pattern.category, subject))
             if len(found) == MAX_HITS:
@@ -116,11 +162,19 @@ def _hits(level: RiskLevel, patterns: list[Pattern], people: list[Pattern], text
     return found
 
 
-def _subject(people: list[Pattern], text: str, match: re.Match[str]) -> RiskSubject:
-    """Whose risk: the last person reference from the sentence's start to the hit's end."""
-    start = max(0, match.start() - SENTENCE_REACH)
-    ends = [m.end() for m in SENTENCE_END.finditer(text, start, match.start())]
-    sentence = text[ends[-1] if ends else start : match.end()]
+def _subject(people: list[Pattern], text: str, end: int, start: int | None = None) -> RiskSubject:
+    """Whose risk: the last person reference from the sentence's start to `end`.
+
+    Args:
+        people: The person-reference patterns to look for.
+        text: The screened text.
+        end: Where the hit (or the sentence the classifier chose) ends.
+        start: Where the hit starts, if it is one: its sentence is the one it starts in.
+    """
+    start = end if start is None else start
+    reach = max(0, start - SENTENCE_REACH)
+    ends = [m.end() for m in SENTENCE_END.finditer(text, reach, start)]
+    sentence = text[ends[-1] if ends else reach : end]
     nearest: tuple[int, int, str] | None = None  # (end, length, category)
     for person in people:
         for found in person.regex.finditer(sentence):
