@@ -1,0 +1,1 @@
+"""Training and data for the learned screen (see `training/README.md`)."""

@@ -35,12 +35,13 @@ DATA = ROOT / "training" / "data"
 RISK_DEV = ROOT / "tests" / "data" / "risk" / "dev"
 OUT = ROOT / "emostage" / "safety" / MODEL_FILE
 VERSION = "2026.12.1"
-SIZES = (1, 4)  # character n-grams, chosen with --compare
+SIZES = (2, 4)  # character n-grams, chosen with --compare
+REAL_WEIGHT = 3.0  # a real message counts this many written ones: real text is what it meets
 C = 4.0  # inverse regularization, chosen with --compare
 MIN_DF = 2
 DEV_SHARE = 25  # percent of the written lines kept for setting the ja and en thresholds
-TARGET_RECALL = 0.96  # the thresholds aim here on dev, a margin above the 0.95 target
-MAX_FPR = 0.06  # ...unless that costs more false alarms than this, a margin below 0.08
+TARGET_RECALL = 0.95  # the issue's recall target: the thresholds aim here on dev...
+MAX_FPR = 0.08  # ...unless that costs more false alarms than the target allows
 LICENCE = (
     "Derived in part from PsyGUARD (Qiu et al., EMNLP 2024), MIT licence, copyright 2024 "
     "qiuhuachuan; see training/data/psyguard/LICENSE."
@@ -55,6 +56,7 @@ class Example:
     risk: bool
     language: str
     part: str  # "train" or "dev"
+    real: bool = False  # a real message (PsyGUARD), not one written for EmoStage
 
 
 def _bucket(text: str) -> int:
@@ -72,11 +74,12 @@ def examples() -> list[Example]:
     found: list[Example] = []
     for part in ("train", "dev"):
         for row in read_part(part):
-            risk = is_risk(list(row["labels"]))  # type: ignore[call-overload]
+            risk = is_risk(list(row["labels"]))
             if risk is not None:
-                found.append(Example(str(row["text"]), risk, "zh", part))
-    for language in ("ja", "en"):
-        for row in _jsonl(DATA / "written" / f"{language}.jsonl"):
+                found.append(Example(str(row["text"]), risk, "zh", part, real=True))
+    for language in ("ja", "zh", "en"):
+        written = [*_jsonl(DATA / "written" / f"{language}.jsonl")]
+        for row in written + _jsonl(DATA / "written" / f"session_{language}.jsonl"):
             text = str(row["text"])
             part = "dev" if _bucket(text) < DEV_SHARE else "train"
             found.append(Example(text, row["label"] in ("self", "other"), language, part))
@@ -94,7 +97,9 @@ def examples() -> list[Example]:
     return found
 
 
-def fit(train: Iterable[Example], sizes: tuple[int, int] = SIZES, c: float = C) -> dict[str, object]:
+def fit(
+    train: Iterable[Example], sizes: tuple[int, int] = SIZES, c: float = C
+) -> dict[str, object]:
     """The model trained on `train`, in its JSON form, thresholds not yet set."""
     rows = list(train)
     vectorizer = TfidfVectorizer(
@@ -102,7 +107,8 @@ def fit(train: Iterable[Example], sizes: tuple[int, int] = SIZES, c: float = C) 
     )
     matrix = vectorizer.fit_transform([classifier_input(e.text) for e in rows])
     model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", random_state=0)
-    model.fit(matrix, [e.risk for e in rows])
+    weights = [REAL_WEIGHT if e.real else 1.0 for e in rows]
+    model.fit(matrix, [e.risk for e in rows], sample_weight=weights)
     grams = vectorizer.get_feature_names_out()
     features = {
         str(gram): [round(float(idf), 4), round(float(weight), 5)]
@@ -126,7 +132,9 @@ def lexicon_only_crisis(text: str) -> bool:
 
 def _violence_only(text: str) -> bool:
     reasons = lexicon_risk(text).reasons
-    return bool(reasons) and all(r.startswith(("harm_to_others", "harm_from_others")) for r in reasons)
+    return bool(reasons) and all(
+        r.startswith(("harm_to_others", "harm_from_others")) for r in reasons
+    )
 
 
 @dataclass(frozen=True)
@@ -172,7 +180,9 @@ def chosen_threshold(rows: list[Scored]) -> float:
     return best
 
 
-def build(sizes: tuple[int, int] = SIZES, c: float = C) -> tuple[dict[str, object], dict[str, list[Scored]]]:
+def build(
+    sizes: tuple[int, int] = SIZES, c: float = C
+) -> tuple[dict[str, object], dict[str, list[Scored]]]:
     """Train on the train part and set each language's threshold on its dev part."""
     every = examples()
     data = fit((e for e in every if e.part == "train"), sizes, c)
@@ -216,8 +226,8 @@ def report(data: dict[str, object], dev: dict[str, list[Scored]]) -> str:
 
 def compare() -> None:
     """Dev results of the candidate settings: the evidence behind `SIZES` and `C`."""
-    for sizes in ((1, 3), (1, 4), (2, 4), (1, 5)):
-        for c in (1.0, 4.0, 16.0):
+    for sizes in ((1, 2), (1, 3), (1, 4), (2, 4), (2, 5)):
+        for c in (2.0, 4.0, 8.0, 32.0):
             data, dev = build(sizes, c)
             print(f"\n## n-grams {sizes}, C={c}: {len(data['features'])} features")  # type: ignore[arg-type]
             print(report(data, dev))

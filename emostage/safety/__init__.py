@@ -1,12 +1,13 @@
-"""Crisis screening: a deterministic multilingual screen, and crisis resources.
+"""Crisis screening: a multilingual screen (lexicon and learned classifier), and resources.
 
-The screen needs no model. It aims at recall: a person who mentions suicide, self-harm or
+The screen needs no language model. It aims at recall: a person who mentions suicide, self-harm or
 danger from or to someone must never get a routine reply. It is a safety net, not a
 diagnosis; see the README's Safety section for what it does and does not do.
 
 | module        | what it owns                                                        |
 |---------------|---------------------------------------------------------------------|
-| `screen`      | the deterministic screen, every lexicon on every message            |
+| `screen`      | the screen: every lexicon and the classifier on every message       |
+| `classifier`  | the learned screen: char n-gram logistic regression, scored offline |
 | `assessment`  | what an assessment says, and how two combine (`raised_by`)          |
 | `decision`    | the crisis decision: `settle_risk`, which every turn goes through   |
 | `watch`       | the safety follow-up that persists within a session                |

@@ -1,6 +1,6 @@
 """The learned screen: a character n-gram linear classifier of suicide and self-harm risk.
 
-The model is logistic regression on TF-IDF-weighted character 1–4-grams, trained by
+The model is logistic regression on TF-IDF-weighted character 2–4-grams, trained by
 `make screen-model` (`training/screen_model.py`) on real Chinese messages (PsyGUARD, MIT) and
 on Japanese and English lines written for EmoStage, and shipped as `screen_model.json`: the
 n-grams with their IDF and weight, the intercept, and a threshold per language set on dev
@@ -31,7 +31,7 @@ _SPACES = re.compile(r"\s+")
 _SENTENCES = re.compile(r"[^.!?。！？\n]*(?:[.!?。！？\n]+|$)")
 
 
-def char_ngrams(text: str, sizes: tuple[int, int] = (1, 4)) -> list[str]:
+def char_ngrams(text: str, sizes: tuple[int, int]) -> list[str]:
     """The character n-grams of `text`, whitespace collapsed; training uses this very function.
 
     Args:
@@ -39,7 +39,9 @@ def char_ngrams(text: str, sizes: tuple[int, int] = (1, 4)) -> list[str]:
         sizes: The smallest and largest n.
     """
     text = _SPACES.sub(" ", text)
-    return [text[i : i + n] for n in range(sizes[0], sizes[1] + 1) for i in range(len(text) - n + 1)]
+    return [
+        text[i : i + n] for n in range(sizes[0], sizes[1] + 1) for i in range(len(text) - n + 1)
+    ]
 
 
 def windows(text: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The deterministic screen: every lexicon, on every message.
+"""The screen: every lexicon and the learned classifier, on every message; they combine here.
 
 A message in any language is screened with all three lexicons (`lexicon/<lang>.yaml`): a
 client may switch languages, and a forced session language must never blind the screen.
@@ -10,6 +10,10 @@ For each crisis or concern hit, the sentence around it decides:
   ("my brother says he wants to die" is about someone else; "kill myself" is one's own);
 - when: a span the lexicon marks as a resolved past event is removed before matching and
   counts as `concern` with timeframe `past`, never as a crisis.
+
+The classifier (`classifier.py`) then reads the message without those past spans; past its
+language's threshold, the result is `crisis` with the reason `classifier(<probability>)`,
+added to the lexicon's categories. It only raises the level, never lowers it.
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ NUMBERS = {
 # Regression floors, set just under the measured rates (README, Safety): a change to the
 # lexicons that loses recall fails here.
 DEV_FLOOR = {"ja": 0.99, "zh": 0.99, "en": 0.99}
-HELD_OUT_FLOOR = {"ja": 0.75, "zh": 0.72, "en": 0.74}  # round 4: 0.786, 0.757, 0.771
+# Round 4 with the learned screen (README, Safety): 0.857, 0.914, 0.857.
+HELD_OUT_FLOOR = {"ja": 0.85, "zh": 0.91, "en": 0.85}
 WARM_REPLY = "Thank you for telling me. Are you safe right now? I'm here with you."
 
 
@@ -136,7 +137,7 @@ def test_a_bad_resources_file_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_screen_risk_is_public_and_needs_no_model() -> None:
     assessment = screen_risk("I've been cutting myself again")
-    assert assessment.level == "crisis" and assessment.reasons == ["self_harm (screen)"]
+    assert assessment.level == "crisis" and assessment.reasons[0] == "self_harm (screen)"
     assert screen_risk("死ぬほど忙しい").level == "none"
     assert screen_risk("累死了").level == "none"
     assert screen_risk("I could die of embarrassment").level == "none"
@@ -163,11 +164,11 @@ def test_the_screen_stays_fast_on_long_adversarial_text(text: str) -> None:
 
 @pytest.mark.parametrize("language", ["ja", "zh", "en"])
 def test_screen_rates_on_the_labeled_sets(language: str) -> None:
-    """Regression floors only: the target (held-out recall >= 0.95 at FPR <= 0.10) is not
+    """Regression floors only: the target (held-out recall >= 0.95 at FPR <= 0.08) is not
     met; the README's Safety section has the measured rates."""
     sets = splits()
     dev = rates(sets["dev"][language])
-    assert dev.recall >= DEV_FLOOR[language] and dev.fpr <= 0.01
+    assert dev.recall >= DEV_FLOOR[language] and dev.fpr <= 0.02
     if language in sets.get("test", {}):
         held_out = rates(sets["test"][language])
         assert held_out.recall >= HELD_OUT_FLOOR[language] and held_out.fpr <= 0.10

@@ -190,7 +190,7 @@ def test_rejoining_cjk_keeps_sentence_and_line_ends() -> None:
 
 
 def test_the_kokorochat_sample_flags_as_the_readme_says(kokorochat_dir: Path) -> None:
-    """README, Safety: 24 crisis turns (9 ja, 8 zh, 7 en), each marked as the client's own."""
+    """README, Safety: 114 crisis turns (36 ja, 34 zh, 44 en); 106 the client's own, 8 other."""
     flagged: dict[str, list[str]] = {}
     for language in ("ja", "zh", "en"):
         for path in sorted((kokorochat_dir / language).glob("*.json")):
@@ -198,5 +198,6 @@ def test_the_kokorochat_sample_flags_as_the_readme_says(kokorochat_dir: Path) ->
                 found = screen_risk(turn.content)
                 if turn.role == "client" and found.level == "crisis":
                     flagged.setdefault(language, []).append(found.subject)
-    assert {lang: len(found) for lang, found in flagged.items()} == {"ja": 9, "zh": 8, "en": 7}
-    assert {s for subjects in flagged.values() for s in subjects} == {"self"}
+    assert {lang: len(found) for lang, found in flagged.items()} == {"ja": 36, "zh": 34, "en": 44}
+    subjects = [s for found in flagged.values() for s in found]
+    assert (subjects.count("self"), subjects.count("other")) == (106, 8)

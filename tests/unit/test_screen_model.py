@@ -18,7 +18,7 @@ from emostage.safety.normalize import normalize_for_screen
 from emostage.safety.screen import classifier_input, lexicon_risk, screen_risk
 from training import screen_model as training
 
-from ..risk_eval import splits
+from ..risk_eval import rates, splits
 
 REASON = re.compile(r"^classifier\(0\.\d\d\)$")
 TRIGGER = "☂"  # the only feature of the stand-in model below: nothing else moves it
@@ -139,3 +139,28 @@ def test_the_real_model_catches_what_the_lexicon_missed_in_the_issue() -> None:
         risk = screen_risk(text)
         assert risk.level == "crisis" and risk.subject == "self"
         assert REASON.match(risk.reasons[-1])
+
+
+# The README's table (Safety, "Measured"): (set, language, recall, passive recall, FPR), as
+# `python -m tests.risk_eval --test` printed them once the model was final.
+MEASURED = [
+    ("psyguard-dev", "zh", 0.881, 0.781, 0.086),
+    ("test", "ja", 0.857, None, 0.083),
+    ("test", "zh", 0.914, None, 0.017),
+    ("test", "en", 0.857, None, 0.050),
+    ("round5", "ja", 0.856, 0.833, 0.087),
+    ("round5", "zh", 0.944, 0.900, 0.138),
+    ("round5", "en", 0.756, 0.700, 0.100),
+    ("psyguard-holdout", "zh", 0.929, 0.935, 0.088),
+]
+
+
+@pytest.mark.parametrize(("split", "language", "recall", "passive", "fpr"), MEASURED)
+def test_the_readme_numbers_are_what_the_screen_measures(
+    split: str, language: str, recall: float, passive: float | None, fpr: float
+) -> None:
+    measured = rates(splits((split,))[split][language])
+    assert round(measured.recall, 3) == recall and round(measured.fpr, 3) == fpr
+    assert (
+        None if measured.passive_recall is None else round(measured.passive_recall, 3)
+    ) == passive
