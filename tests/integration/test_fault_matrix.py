@@ -12,6 +12,8 @@ The CLI's `respond` ends in one line (exit 2) or in a fallback that stderr warns
 from __future__ import annotations
 
 import asyncio
+import json
+import pathlib
 import re
 import time
 from collections.abc import Callable
@@ -21,9 +23,12 @@ import pytest
 
 from emostage import EmoStage, EmoStageError, Reply
 from emostage.errors import ModelUnavailableError, TransientModelError
+from emostage.safety import screen_risk
 from emostage.testing.ollama_server import FAULTS, FakeOllama, Fault
 
-from ..conftest import EXAMPLES, emostage, one_error_line
+from ..conftest import emostage, one_error_line
+
+ROUTINE = "Work has been really stressful lately and I cannot focus on anything."
 
 TIMEOUT_S = 0.6
 TURN_TIMEOUT_S = 2.0
@@ -159,13 +164,18 @@ def _cli_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("fault", FAULTS)
 def test_the_cli_ends_in_time_with_one_line_or_a_warned_fallback(
-    fault: Fault, monkeypatch: pytest.MonkeyPatch
+    fault: Fault, monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
 ) -> None:
     _cli_settings(monkeypatch)
+    # A routine turn, which no screen layer flags: the faults, not the crisis path, decide.
+    # (examples/en_breakup.json has a turn the learned screen flags: README, Safety.)
+    dialogue = tmp_path / "routine.json"
+    dialogue.write_text(json.dumps([{"role": "client", "content": ROUTINE}]), "utf-8")
+    assert screen_risk(ROUTINE).level == "none"
     with _server(fault) as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)
         started = time.monotonic()
-        result = emostage("respond", EXAMPLES / "en_breakup.json")  # no traceback, it asserts
+        result = emostage("respond", dialogue)  # no traceback, it asserts
         elapsed = time.monotonic() - started
     # The CLI first checks the server (preflight), whose own wait is at most 5 s.
     assert elapsed < TURN_TIMEOUT_S + GRACE_S + 5.0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from emostage.conversation import load_dialogue
 from emostage.safety import classifier, screen
 from emostage.safety.classifier import MODEL_FILE, ScreenModel, screen_model, windows
 from emostage.safety.normalize import normalize_for_screen
@@ -164,3 +165,22 @@ def test_the_readme_numbers_are_what_the_screen_measures(
     assert (
         None if measured.passive_recall is None else round(measured.passive_recall, 3)
     ) == passive
+
+
+def test_the_false_crises_the_readme_names_in_our_own_examples() -> None:
+    """README, Safety: the cost of the recall, in the project's own English examples."""
+    examples = Path(__file__).parents[2] / "examples"
+    flagged = {
+        path.name: [
+            turn.content
+            for turn in load_dialogue(path)
+            if turn.role == "client" and screen_risk(turn.content).level == "crisis"
+        ]
+        for path in sorted(examples.glob("*.json"))
+    }
+    assert flagged["en_breakup.json"] == [
+        "Yes. I don't expect to be over it yet. I just want to be able to sleep."
+    ]
+    assert len(flagged["en_kokorochat_format.json"]) == 1
+    assert "I think I might be at my limit." in flagged["en_kokorochat_format.json"][0]
+    assert all(not found for name, found in flagged.items() if not name.startswith("en_"))
