@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.analysis_tokens import analysis_tokens
 from bench.concurrency import concurrent_turns
 from bench.latency import eval_throughput, turn_latency
 from bench.overhead import framework_overhead
@@ -28,6 +29,7 @@ QUICK_SPEED = ServerSpeed(prefill_tps=20000, decode_tps=500, slots=4)
 
 GOALS: dict[str, Callable[[bool, ServerSpeed, Path], Any]] = {
     "overhead": lambda quick, _, __: framework_overhead(turns=30 if quick else 300),
+    "tokens": lambda _, __, ___: analysis_tokens(),
     "latency": lambda quick, speed, _: turn_latency(speed, turns=2 if quick else 6),
     "real": lambda quick, _, __: embedded_model(
         turns=1 if quick else 3, max_tokens=16 if quick else 48

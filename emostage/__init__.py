@@ -1,5 +1,6 @@
 """EmoStage: empathetic counselor replies via perspective-taking and phase recognition."""
 
+from emostage.analysis import Perspective, PhaseAssessment
 from emostage.api import EmoStage
 from emostage.context import Context
 from emostage.conversation import Turn, load_dialogue, parse_dialogue
@@ -14,7 +15,7 @@ from emostage.graph import build_graph
 from emostage.languages import detect_language
 from emostage.prompts.phases import Taxonomy, load_taxonomy
 from emostage.safety import RiskAssessment, screen_risk
-from emostage.state import Perspective, PhaseAssessment, Reply
+from emostage.state import Reply
 
 __all__ = [
     "ConfigError",

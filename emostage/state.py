@@ -3,121 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from langchain_core.messages import AnyMessage
-from pydantic import BaseModel, BeforeValidator, Field, create_model
+from pydantic import BaseModel, Field
 
+from emostage.analysis import Emotion, Perspective
 from emostage.conversation import Turn, append_turns, chat_messages
 from emostage.review import ReviewRecord, ReviewRequest
-from emostage.safety import (
-    ModelReading,
-    Resource,
-    RiskAssessment,
-    RiskLevel,
-    RiskSubject,
-    RiskTimeframe,
-)
+from emostage.safety import Resource, RiskAssessment
 from emostage.safety.watch import SafetyWatch
-
-SupportNeed = Literal[
-    "being_heard",
-    "validation",
-    "clarifying_problem",
-    "information",
-    "advice",
-    "encouragement",
-    "action_planning",
-]
-
-
-def _clip(limit: int) -> BeforeValidator:
-    """Shorten over-long model text instead of rejecting it: small models ramble."""
-
-    def clip(value: Any) -> Any:
-        return value[:limit].rstrip() if isinstance(value, str) else value
-
-    return BeforeValidator(clip)
-
-
-def _first(limit: int) -> BeforeValidator:
-    """Keep the first `limit` items of an over-long list."""
-
-    def first(value: Any) -> Any:
-        return value[:limit] if isinstance(value, list) else value
-
-    return BeforeValidator(first)
-
-
-def _clamp_intensity(value: Any) -> Any:
-    return min(5, max(1, int(value))) if isinstance(value, int | float) else value
-
-
-# Bounds reach the model as JSON-schema limits (a grammar on llama.cpp and Ollama), so they
-# cap how long an analysis can take to decode, not only what is kept.
-ShortText = Annotated[str, _clip(120), Field(max_length=120)]
-
-
-class Emotion(BaseModel):
-    """A feeling the client likely has, with its strength."""
-
-    name: Annotated[str, _clip(24), Field(max_length=24)]
-    intensity: Annotated[int, BeforeValidator(_clamp_intensity), Field(ge=1, le=5)] = 3
-
-
-class Perspective(BaseModel):
-    """The client's situation as seen from the client's side."""
-
-    emotions: Annotated[list[Emotion], _first(3), Field(max_length=3)] = Field(default_factory=list)
-    situation: ShortText = ""
-    thoughts: ShortText = ""
-    support_needs: Annotated[list[SupportNeed], _first(3), Field(max_length=3)] = Field(
-        default_factory=list
-    )
-    unspoken_needs: ShortText = ""
-    risk: RiskLevel = Field(
-        default="none", description="The model's own reading of danger to or from the client."
-    )
-    risk_reason: ShortText = ""
-    risk_subject: RiskSubject = Field(
-        default="unclear", description="Whose danger: the client's own or another person's."
-    )
-    risk_timeframe: RiskTimeframe = Field(
-        default="current", description="`past`: a resolved event with no current sign."
-    )
-    safety_answered: bool = Field(
-        default=False,
-        description="The client has answered a question about their safety and is safe now.",
-    )
-    safety_reason: ShortText = ""
-
-    def risk_reading(self) -> ModelReading:
-        """The model's reading of danger, for the crisis decision (`emostage.safety`)."""
-        answered = (self.safety_reason or "said so") if self.safety_answered else None
-        return ModelReading(self.risk, self.risk_subject, self.risk_timeframe, answered)
-
-    def is_empty(self) -> bool:
-        """True when nothing was inferred (skipped or fallen back)."""
-        return self == Perspective()
-
-
-class PhaseAssessment(BaseModel):
-    """Where the session stands. `phase` is one id of the active taxonomy."""
-
-    rationale: ShortText = ""
-    phase: str
-
-
-@cache
-def phase_schema(phase_ids: tuple[str, ...]) -> type[PhaseAssessment]:
-    """A `PhaseAssessment` whose `phase` is constrained to the taxonomy's ids.
-
-    The enum reaches the model as a JSON schema, so a grammar-constrained server can only
-    answer with a valid id.
-    """
-    choice: Any = Literal[phase_ids]  # dynamic Literal: the taxonomy is data
-    return create_model("PhaseAssessment", __base__=PhaseAssessment, phase=(choice, ...))
 
 
 class NodeReport(BaseModel):

@@ -14,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
+from emostage.analysis import answer_token_cap
 from emostage.context import Context
 from emostage.errors import ConfigError, ModelUnavailableError
 from emostage.models.backends import Fingerprint, get_backend
@@ -109,6 +110,21 @@ def model_fingerprint(context: Context) -> Fingerprint:
     return get_backend(context.backend).fingerprint(context)
 
 
+# The output-limit field of each backend's chat model: Ollama's, then llama.cpp's and OpenAI's.
+_TOKEN_LIMITS = ("num_predict", "max_tokens")
+
+
+def with_token_cap(model: BaseChatModel, tokens: int) -> BaseChatModel:
+    """`model` with its output limit set to `tokens`; a model without one, as it is.
+
+    A shallow copy: it shares the original's client (or loaded GGUF) and lock.
+    """
+    for name in _TOKEN_LIMITS:
+        if name in type(model).model_fields:
+            return model.model_copy(update={name: tokens})
+    return model
+
+
 @dataclass
 class ModelSource:
     """Hands nodes their model: a fixed one given to `build_graph`, else one per context."""
@@ -133,6 +149,8 @@ class ModelSource:
     def structured(self, context: Context, schema: type[BaseModel]) -> Runnable[Any, Any] | None:
         """The turn's model with structured output for `schema` (raw answer included).
 
+        Its output limit is the schema's own (`answer_token_cap`), not the reply's
+        `max_tokens`: an answer the schema allows is never cut off and asked again.
         Built once per model and schema: building it renders the JSON schema, which cost
         more than the rest of a turn's framework work put together. None for a chat model
         that has no structured output (a plugged-in test double, say).
@@ -141,8 +159,9 @@ class ModelSource:
         key = (id(model), schema)  # the model lives as long as this source
         with self._lock:
             if key not in self._structured:
+                capped = with_token_cap(model, answer_token_cap(schema))
                 try:
-                    built = model.with_structured_output(schema, include_raw=True)
+                    built = capped.with_structured_output(schema, include_raw=True)
                 except NotImplementedError:
                     built = None
                 self._structured[key] = built

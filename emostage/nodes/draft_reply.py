@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emostage.analysis import PhaseAssessment
 from emostage.nodes import (
     DRAFT_GENERAL,
     Asking,
@@ -16,7 +17,7 @@ from emostage.nodes import (
 )
 from emostage.prompts.messages import draft_instruction
 from emostage.prompts.phases import Taxonomy
-from emostage.state import PhaseAssessment, State
+from emostage.state import State
 
 
 def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None) -> Node:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from emostage.analysis import phase_schema
 from emostage.nodes import RECOGNIZE_PHASE, Asking, ModelSource, Node, Step, node
 from emostage.prompts.messages import phase_instruction
 from emostage.prompts.phases import Taxonomy
-from emostage.state import State, phase_schema
+from emostage.state import State
 
 
 def make_recognize_phase(models: ModelSource, taxonomy: Taxonomy) -> Node:

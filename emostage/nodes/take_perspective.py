@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from emostage.analysis import Perspective
 from emostage.nodes import TAKE_PERSPECTIVE, Asking, ModelSource, Node, Step, node
 from emostage.prompts.messages import perspective_instruction
-from emostage.state import Perspective, State
+from emostage.state import State
 
 
 def make_take_perspective(models: ModelSource) -> Node:

@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from emostage.analysis import SupportNeed
 from emostage.languages import Language
-from emostage.state import SupportNeed
 
 
 class RoleLabels(BaseModel):

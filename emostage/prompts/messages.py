@@ -16,12 +16,12 @@ from typing import cast
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from emostage.analysis import NEED_CODE_OF, Perspective, PhaseAssessment
 from emostage.context import Context
 from emostage.conversation import Turn, require_client_last
 from emostage.languages import Language, detect_language
 from emostage.prompts import PromptSet, load_prompts
 from emostage.prompts.phases import Taxonomy
-from emostage.state import Perspective, PhaseAssessment
 
 
 def transcript(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> str:
@@ -31,7 +31,9 @@ def transcript(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> s
     text can end its own line or quote and start a line that looks like another speaker's.
     Every line that begins with a label is a real turn.
     """
-    kept, omitted = window(turns, context.opening_turns, context.recent_turns)
+    kept, omitted = window(
+        turns, context.opening_turns, context.recent_turns, step=max(1, context.recent_turns // 2)
+    )
     lines = [prompts.transcript_header, ""]
     for index, turn in enumerate(kept):
         if omitted and index == context.opening_turns:
@@ -41,15 +43,25 @@ def transcript(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> s
     return "\n".join(lines)
 
 
-def window(turns: Sequence[Turn], opening: int, recent: int) -> tuple[list[Turn], int]:
-    """Keep the opening and the most recent turns of a long dialogue.
+def window(
+    turns: Sequence[Turn], opening: int, recent: int, step: int = 1
+) -> tuple[list[Turn], int]:
+    """Keep the opening and at least `recent` of the latest turns of a long dialogue.
+
+    The cut moves forward `step` turns at a time, so it stays put while the session grows
+    by up to `step` turns: the transcript's start, and so the prefix a model server has
+    cached, is the same from one turn to the next. At most `recent + step - 1` recent
+    turns are kept.
 
     Returns:
         The kept turns and how many turns were left out between them.
     """
     if len(turns) <= opening + recent:
         return list(turns), 0
-    return [*turns[:opening], *turns[-recent:]], len(turns) - opening - recent
+    omitted = (len(turns) - opening - recent) // step * step
+    if omitted == 0:
+        return list(turns), 0
+    return [*turns[:opening], *turns[opening + omitted :]], omitted
 
 
 def shorten(text: str, limit: int) -> str:
@@ -89,8 +101,10 @@ def phase_instruction(taxonomy: Taxonomy, prompts: PromptSet, language: Language
 
 
 def perspective_instruction(prompts: PromptSet) -> str:
-    """Ask for the client's perspective, listing the allowed support needs."""
-    options = ", ".join(f"{key} ({name})" for key, name in prompts.support_needs.items())
+    """Ask for the client's perspective, listing the allowed support needs by their codes."""
+    options = ", ".join(
+        f"{NEED_CODE_OF[key]} ({name})" for key, name in prompts.support_needs.items()
+    )
     return prompts.take_perspective.format(support_needs=options)
 
 

@@ -15,11 +15,11 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel
 
 from emostage import EmoStage, Perspective, load_dialogue, load_taxonomy
+from emostage.analysis import phase_schema
 from emostage.context import Context
 from emostage.models.backends.llamacpp import ChatLlamaCpp, embedded_model_path
 from emostage.models.source import build_chat_model
 from emostage.prompts.messages import DialogueView, perspective_instruction, phase_instruction
-from emostage.state import phase_schema
 from emostage.testing.ollama_server import FakeOllama
 
 from ..conftest import EXAMPLES, emostage, free_port, server_process

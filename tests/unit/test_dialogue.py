@@ -48,6 +48,20 @@ def test_windowing_keeps_the_opening_and_the_recent_turns() -> None:
     assert window(dialogue[:12], opening=2, recent=10) == (dialogue[:12], 0)
 
 
+def test_the_window_moves_in_steps_so_the_prompt_start_stays_put() -> None:
+    dialogue = [Turn(role="client" if i % 2 else "counselor", content=str(i)) for i in range(80)]
+    cuts = []
+    for length in range(13, 80):
+        kept, omitted = window(dialogue[:length], opening=2, recent=10, step=5)
+        assert 10 <= len(kept) - 2 < 15 or omitted == 0
+        assert kept[-1] is dialogue[length - 1] and len(kept) + omitted == length
+        cuts.append(omitted)
+    # The cut changes once every 5 turns: a session's prompt keeps its start meanwhile.
+    assert cuts == sorted(cuts) and all(cut % 5 == 0 for cut in cuts)
+    assert sum(a != b for a, b in pairwise(cuts)) == len(set(cuts)) - 1
+    assert len(set(cuts)) == len(cuts) // 5 + 1
+
+
 def test_shorten_cuts_the_middle() -> None:
     text = "a" * 500 + "b" * 500
     short = shorten(text, 101)

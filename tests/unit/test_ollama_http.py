@@ -22,10 +22,12 @@ from langchain_ollama import chat_models
 from langgraph.checkpoint.memory import InMemorySaver
 
 from emostage import Context, EmoStage, EmoStageError, ModelUnavailableError, Perspective, Reply
+from emostage.analysis import NEED_CODES, answer_token_cap, phase_schema, wire_keys
 from emostage.models.backends.ollama import normalize_host
 from emostage.models.backends.transport import AsyncBoundedTransport, BoundedTransport
 from emostage.models.deadline import SESSION_HEADER
 from emostage.models.source import build_chat_model, preflight
+from emostage.prompts.phases import load_taxonomy
 from emostage.testing import ScriptedChatModel
 from emostage.testing.ollama_server import FakeOllama
 
@@ -71,7 +73,7 @@ def kind_of(body: dict[str, Any]) -> str:
     properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
     if "phase" in properties:
         return "phase"
-    if "emotions" in properties:
+    if "feel" in properties:
         return "perspective"
     return "draft"
 
@@ -137,6 +139,22 @@ def test_turn_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {headers["Host"] for headers in fake.request_headers} == {"ollama.test:11434"}
 
 
+def test_each_call_is_capped_by_its_schema_or_the_reply_length(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The analysis is capped by its schema's longest answer, not the reply's max_tokens
+    # (which would cut a long perspective off and spend a retry); the reply by max_tokens.
+    fake = fake_ollama()
+    run_turn(monkeypatch, fake.handle)
+    caps = {kind_of(body): body["options"]["num_predict"] for body in fake.requests}
+    assert caps == {
+        "perspective": answer_token_cap(Perspective),
+        "phase": answer_token_cap(phase_schema(tuple(load_taxonomy("ivey").ids))),
+        "draft": Context().max_tokens,
+    }
+    assert caps["perspective"] > caps["draft"]
+
+
 def test_requests_carry_the_configured_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = fake_ollama()
     run_turn(monkeypatch, fake.handle)
@@ -163,8 +181,12 @@ def test_analysis_requests_send_json_schemas(monkeypatch: pytest.MonkeyPatch) ->
     assert phase["format"]["type"] == "object"
     assert phase["format"]["properties"]["phase"]["enum"] == IVEY_IDS
     assert perspective["format"]["type"] == "object"
-    risk = {"risk", "risk_reason", "risk_subject", "risk_timeframe", "safety_answered"}
-    assert set(perspective["format"]["properties"]) == {*PERSPECTIVE, *risk, "safety_reason"}
+    # Every field of the perspective, by its short key (emostage.analysis).
+    assert set(perspective["format"]["properties"]) == set(wire_keys(Perspective).values())
+    assert set(wire_keys(Perspective)) == set(Perspective.model_fields) and len(
+        set(wire_keys(Perspective).values())
+    ) == len(Perspective.model_fields)
+    assert perspective["format"]["properties"]["need"]["items"]["enum"] == list(NEED_CODES)
 
 
 def test_calls_share_the_persona_and_transcript(monkeypatch: pytest.MonkeyPatch) -> None:

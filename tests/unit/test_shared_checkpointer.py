@@ -20,8 +20,8 @@ from langgraph.graph import START, MessagesState, StateGraph
 from pydantic import BaseModel
 
 from emostage import build_graph
+from emostage.analysis import Perspective
 from emostage.conversation import Turn
-from emostage.state import Perspective
 from emostage.testing import ScriptedChatModel
 
 TURN: Any = {"dialogue": [{"role": "client", "content": "I can't sleep at night."}]}

@@ -1,16 +1,18 @@
 """In-process inference with llama.cpp on a GGUF file: no server to start.
 
-Structured output is constrained by llama.cpp's JSON-schema grammar, so even a tiny model
-returns valid JSON. Needs the `local` extra: `pip install 'emostage[local]'`.
+Structured output is constrained by llama.cpp's JSON-schema grammar (written compact, with
+no optional spaces), so even a tiny model returns valid JSON. Needs the `local` extra:
+`pip install 'emostage[local]'`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +67,9 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
     def model_post_init(self, context: Any) -> None:
         """Load the GGUF once, with explicit context and batch sizes."""
         try:
-            from llama_cpp import Llama
+            from emostage.models.backends.llamacpp_grammar import fast_grammar_llama
+
+            llama_class = fast_grammar_llama()
         except ImportError:
             raise ConfigError(f"llama-cpp-python is not installed. {_INSTALL}") from None
         require_gguf(self.model_path)
@@ -75,7 +79,7 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
         except RuntimeError as exc:
             raise ConfigError(f"llama.cpp has no CPU backend for this machine: {exc}") from None
         try:
-            self._llama = Llama(
+            self._llama = llama_class(
                 model_path=self.model_path,
                 n_ctx=self.n_ctx,
                 n_batch=self.n_batch,
@@ -126,10 +130,25 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
             "stop": stop,
         }
         if (schema := options.get("json_schema")) is not None:
-            request["response_format"] = {"type": "json_object", "schema": schema}
+            request["grammar"] = compact_json_grammar(json.dumps(schema))
         if (bound := current_call()) is not None:
             request["logits_processor"] = [partial(_stop_at_deadline, bound)]
         return request
+
+
+@lru_cache(maxsize=32)
+def compact_json_grammar(schema: str) -> Any:
+    """llama.cpp's grammar for JSON `schema`, without the optional spaces between tokens.
+
+    llama-cpp-python's converter lets the model write a space after every `:` and `,`; a
+    small model often does, and each is a token to decode. The answer is the same JSON.
+    Built once per schema: converting the schema takes milliseconds.
+    """
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+    rules = json_schema_to_gbnf(schema).splitlines()
+    compact = ['space ::= ""' if rule.startswith("space ::=") else rule for rule in rules]
+    return LlamaGrammar.from_string("\n".join(compact), verbose=False)
 
 
 def _stop_at_deadline(bound: CallBound, _: Any, scores: Any) -> Any:

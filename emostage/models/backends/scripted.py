@@ -25,12 +25,13 @@ from emostage.models.backends import Backend, Fingerprint
 from emostage.models.backends.structured import SchemaGuidedChatModel
 
 SCRIPTED_REPLY = "(scripted test reply) That sounds really hard. Could you tell me more?"
+# In the compact encoding a model writes (`emostage.analysis`).
 SCRIPTED_PERSPECTIVE: dict[str, Any] = {
-    "emotions": [{"name": "(scripted) distress", "intensity": 3}],
-    "situation": "(scripted) placeholder situation",
-    "thoughts": "(scripted) placeholder thoughts",
-    "support_needs": ["being_heard"],
-    "unspoken_needs": "(scripted) placeholder",
+    "feel": [{"n": "(scripted) distress", "i": 3}],
+    "sit": "(scripted) placeholder situation",
+    "view": "(scripted) placeholder thoughts",
+    "need": ["heard"],
+    "unsaid": "(scripted) placeholder",
 }
 
 # Placeholder verdicts for the evaluation judge: mid-scale, and no preference.
@@ -136,7 +137,7 @@ class ScriptedChatModel(SchemaGuidedChatModel):
         if (schema or "text") in self.defaults:
             return self.defaults[schema or "text"]
         if schema == "PhaseAssessment":
-            return {"rationale": "(scripted) placeholder rationale", "phase": self.phase}
+            return {"why": "(scripted) placeholder rationale", "phase": self.phase}
         placeholders = {
             "Perspective": SCRIPTED_PERSPECTIVE,
             "TurnScores": SCRIPTED_SCORES,
