@@ -9,6 +9,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
@@ -53,7 +54,10 @@ def assert_structure(stage: EmoStage, path: Path, language: str) -> None:
         "screen_risk",
         "recognize_phase",
         "take_perspective",
-        "draft_crisis" if reply.risk.level == "crisis" else f"draft_{reply.phase}",
+        # A crisis, or a follow-up on a safety question still open from an earlier turn.
+        "draft_crisis"
+        if reply.risk.level == "crisis" or reply.risk.carried_from_turn is not None
+        else f"draft_{reply.phase}",
     }
     assert all(latencies[n] > 0 for n in ("recognize_phase", "take_perspective"))
 
@@ -95,6 +99,48 @@ def test_grammar_parses_structured_output_at_least_9_of_10(embedded: ChatLlamaCp
             parsed.append(result["parsing_error"] is None and isinstance(result["parsed"], target))
     assert len(parsed) == 10
     assert sum(parsed) >= 9, parsed
+
+
+def test_the_analysis_is_never_cut_off_by_the_reply_length(embedded: ChatLlamaCpp) -> None:
+    # The reply's cap is short; the analysis calls take their schema's, so a turn asks
+    # each model call once, and nothing falls back.
+    short = embedded.model_copy(update={"max_tokens": 16, "temperature": 0.0})
+    reply = EmoStage(short).respond(load_dialogue(LANGUAGE_EXAMPLES["en"]))
+    calls = {n.node: n.model_calls for n in reply.diagnostics.nodes if n.model_calls}
+    assert calls == dict.fromkeys(calls, 1) and len(calls) == 3
+    assert reply.diagnostics.fallbacks == []
+
+
+def test_grammar_checked_on_the_best_candidates_picks_what_the_full_check_picks(
+    embedded: ChatLlamaCpp,
+) -> None:
+    import llama_cpp
+
+    from emostage.models.backends.llamacpp import EMBEDDED_CHAT_FORMAT, compact_json_grammar
+    from emostage.models.backends.llamacpp_grammar import fast_grammar_llama
+
+    fast = embedded._llama
+    assert type(fast) is fast_grammar_llama() and type(fast) is not llama_cpp.Llama
+    plain = llama_cpp.Llama(
+        str(embedded_model_path()), n_ctx=4096, chat_format=EMBEDDED_CHAT_FORMAT, verbose=False
+    )
+    view = DialogueView.of(load_dialogue(LANGUAGE_EXAMPLES["zh"]), Context())
+    asks: list[tuple[type[BaseModel], str]] = [
+        (phase_schema(tuple(IVEY.ids)), phase_instruction(IVEY, view.prompts, view.language)),
+        (Perspective, perspective_instruction(view.prompts)),
+    ]
+    llms: list[Any] = [fast, plain]
+    for schema, instruction in asks:
+        messages: Any = [{"role": "user", "content": f"{view.prefix[1].text}\n\n{instruction}"}]
+        grammar = compact_json_grammar(json.dumps(schema.model_json_schema()))
+        answers = [
+            llm.create_chat_completion(
+                messages=messages, grammar=grammar, temperature=0.0, max_tokens=200
+            )["choices"][0]["message"]["content"]
+            for llm in llms
+        ]
+        assert answers[0] == answers[1]
+        assert schema.model_validate(json.loads(answers[0]))
 
 
 def test_cli_llamacpp_backend_with_a_model_path(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,14 +21,15 @@ It relies on llama-cpp-python's sampler internals (pinned in `llamacpp_build.py`
 from __future__ import annotations
 
 import ctypes
-import math
+from functools import cache
 from typing import Any
 
 import numpy as np
 
-CANDIDATES = 40
+CANDIDATES = 256
 
 
+@cache
 def fast_grammar_llama() -> type[Any]:
     """`llama_cpp.Llama`, with the grammar checked on the best candidates first."""
     import llama_cpp
@@ -86,17 +87,15 @@ class _BestCandidates:
         best = np.argpartition(logits, -CANDIDATES)[-CANDIDATES:]
         best = best[np.argsort(-logits[best], kind="stable")]
         trial = (self.llama_cpp.llama_token_data * CANDIDATES)()
-        for slot, index in enumerate(best):
-            trial[slot].id = int(view["id"][index])
-            trial[slot].logit = float(logits[index])
-            trial[slot].p = 0.0
+        trial_view = np.ctypeslib.as_array(trial)
+        trial_view[:] = view[best]
         trial_array = self.llama_cpp.llama_token_data_array(trial, CANDIDATES, -1, True)
         self.llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(trial_array))
-        fits = [slot for slot in range(CANDIDATES) if not math.isinf(trial[slot].logit)]
-        if not fits:
+        fits = np.isfinite(trial_view["logit"])
+        count = int(fits.sum())
+        if not count:
             return  # the grammar filters the whole vocabulary, as without this stage
-        kept = view[best[fits]].copy()
-        view[: len(fits)] = kept
-        candidates.size = len(fits)
+        view[:count] = trial_view[fits]
+        candidates.size = count
         candidates.selected = -1
         candidates.sorted = True
