@@ -16,6 +16,7 @@ from emostage.languages import detect_language
 from emostage.prompts.phases import Taxonomy, load_taxonomy
 from emostage.safety import RiskAssessment, screen_risk
 from emostage.state import Reply
+from emostage.streaming import ReplyDelta, shown_text
 
 __all__ = [
     "ConfigError",
@@ -27,6 +28,7 @@ __all__ = [
     "Perspective",
     "PhaseAssessment",
     "Reply",
+    "ReplyDelta",
     "RiskAssessment",
     "Taxonomy",
     "TaxonomyError",
@@ -37,4 +39,5 @@ __all__ = [
     "load_taxonomy",
     "parse_dialogue",
     "screen_risk",
+    "shown_text",
 ]

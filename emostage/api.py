@@ -27,11 +27,21 @@ from emostage.graph import AnalysisLayout, build_graph
 from emostage.models.source import describe_model, preflight, resolve_backend
 from emostage.prompts.phases import Taxonomy
 from emostage.review import ReviewDecision, ReviewPolicy, ReviewRequest
-from emostage.run import OnStage, OnText, Run, arun_turn, reply_of, run_turn
+from emostage.run import (
+    OnStage,
+    OnText,
+    Run,
+    arun_turn,
+    astream_turn,
+    reply_of,
+    run_turn,
+    stream_turn,
+)
 from emostage.safety.guard import guard_adapter
 from emostage.safety.resources import check_locale
 from emostage.sessions import open_store, thread_config
 from emostage.state import InputState, Reply
+from emostage.streaming import ReplyDelta
 
 DialogueLike = Sequence[Turn | Mapping[str, Any]] | Mapping[str, Any]
 
@@ -161,7 +171,9 @@ class EmoStage:
             dialogue: Turns `{role, content}`, or a KokoroChat document.
             thread_id: With a checkpointer: continue this thread; `dialogue` holds the new turns.
             on_stage: Told the names of the nodes running, as they change (progress).
-            on_text: Told each chunk of the final reply, once it is stored.
+            on_text: Told each change of the reply as it is written (`ReplyDelta`): text to
+                append, or a replacement of all shown so far. Applied in order, they give
+                exactly `Reply.response`.
             **overrides: `Context` fields for this call only.
         """
         run = self._new_turn(dialogue, thread_id, overrides)
@@ -183,24 +195,23 @@ class EmoStage:
 
     def stream(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
-    ) -> Iterator[str]:
-        """Yield the reply's final text in chunks: exactly what `respond` would return.
+    ) -> Iterator[ReplyDelta]:
+        """Yield the reply as it is written, in sentence-sized `ReplyDelta`s.
 
-        Chunks come once the turn has ended and its reply is stored (with a checkpointer,
-        durably): a reply that could not be stored is never shown.
+        A delta appends text, or (`replace`) replaces all shown so far: when a draft
+        falls back, or when the turn fails after part of it was shown (then the
+        replacement is empty, and the error follows). Applied in order
+        (`emostage.shown_text`), the deltas give exactly the reply `respond` returns and
+        the thread stores. A turn that pauses for a reviewer yields nothing.
         """
-        chunks: list[str] = []
-        self.respond(dialogue, thread_id=thread_id, on_text=chunks.append, **overrides)
-        yield from chunks
+        yield from stream_turn(self.graph, self._new_turn(dialogue, thread_id, overrides))
 
     async def astream(
         self, dialogue: DialogueLike, *, thread_id: str | None = None, **overrides: Any
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[ReplyDelta]:
         """Async `stream`."""
-        chunks: list[str] = []
-        await self.arespond(dialogue, thread_id=thread_id, on_text=chunks.append, **overrides)
-        for text in chunks:
-            yield text
+        async for delta in astream_turn(self.graph, self._new_turn(dialogue, thread_id, overrides)):
+            yield delta
 
     def finish(self, thread_id: str, *, on_stage: OnStage | None = None) -> Reply | None:
         """Finish a turn that was cut off (Ctrl-C, a crash) from its last checkpoint.

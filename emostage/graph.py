@@ -49,7 +49,7 @@ from emostage.nodes.respond_baseline import make_respond_baseline
 from emostage.nodes.screen_risk import screen_risk
 from emostage.nodes.take_perspective import make_take_perspective
 from emostage.prompts.phases import Taxonomy, load_taxonomy
-from emostage.review import REVIEW_POLICIES, ReviewPolicy
+from emostage.review import REVIEW_POLICIES, ReviewPolicy, needs_review
 from emostage.run import EmoStageGraph, guard
 from emostage.sessions.serializer import with_state_types
 from emostage.state import InputState, OutputState, State
@@ -127,10 +127,12 @@ def build_graph(
     if review not in REVIEW_POLICIES:
         raise ConfigError(f"Unknown review {review!r}; use one of: {', '.join(REVIEW_POLICIES)}.")
     models = ModelSource(model)
-    drafts = {draft_node(p): make_draft_reply(models, phases, p) for p in phases.ids}
-    drafts[DRAFT_GENERAL] = make_draft_reply(models, phases, None)
-    drafts[DRAFT_CRISIS] = make_draft_crisis(models)
-    drafts[RESPOND_BASELINE] = make_respond_baseline(models)
+    # A draft that no reviewer has to see first is shown as it is written.
+    shown = not needs_review(review, crisis_turn=False)
+    drafts = {draft_node(p): make_draft_reply(models, phases, p, shown) for p in phases.ids}
+    drafts[DRAFT_GENERAL] = make_draft_reply(models, phases, None, shown)
+    drafts[DRAFT_CRISIS] = make_draft_crisis(models, not needs_review(review, crisis_turn=True))
+    drafts[RESPOND_BASELINE] = make_respond_baseline(models, shown)
 
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=OutputState

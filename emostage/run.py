@@ -15,9 +15,10 @@ graph whose public `stream` and `astream` (and so `invoke`, `ainvoke` and
 
 **One runner.** Every `EmoStage` entry point (`respond`, `arespond`, `stream`, `astream`,
 `resume`, `aresume`, `finish`) is a `Run` carried out by `run_turn` or `arun_turn`: one
-stream loop, read by `Events`, which tells the running stages (`on_stage`) and the reply's
-chunks (`on_text`, once the reply is stored) and gives the output that `reply_of` makes
-a `Reply` of.
+stream loop, read by `Events`, which tells the running stages (`on_stage`) and the reply
+as it is written (`on_text`, `emostage.streaming.ReplyDelta`s), and gives the output that
+`reply_of` makes a `Reply` of. A turn that fails after part of its reply was shown
+retracts it (an empty replacement): what stays shown is what was stored.
 """
 
 from __future__ import annotations
@@ -38,15 +39,15 @@ from langsmith import tracing_context
 from emostage.context import Context, resolve_context
 from emostage.conversation import check_size
 from emostage.models.deadline import set_session, start_turn
-from emostage.nodes.deliver_reply import reply_chunk
 from emostage.review import ReviewRequest
 from emostage.safety import RiskAssessment
 from emostage.sessions.base import SessionStore, thread_config, thread_of
 from emostage.state import Diagnostics, InputState, NodeReport, OutputState, Reply, State
+from emostage.streaming import ReplyDelta, delta_of
 
 INTERRUPT = "__interrupt__"  # where LangGraph's output holds a paused run's interrupts
 OnStage = Callable[[frozenset[str]], None]
-OnText = Callable[[str], None]
+OnText = Callable[[ReplyDelta], None]
 _MODES: Any = ["values", "updates", "tasks", "custom"]
 
 
@@ -206,12 +207,13 @@ class Run:
 class Events:
     """A run's stream, read as it comes: its output, pauses, running stages and reply."""
 
-    def __init__(self, on_stage: OnStage | None) -> None:
+    def __init__(self, on_stage: OnStage | None, on_text: OnText | None) -> None:
         self.on_stage = on_stage
+        self.on_text = on_text
         self.output: dict[str, Any] = {}
         self.paused: list[Any] = []
         self.running: set[str] = set()
-        self.reply: list[str] = []
+        self.shown = ""
 
     def read(self, mode: str, chunk: Any) -> None:
         """Take one `(mode, chunk)` event."""
@@ -224,17 +226,22 @@ class Events:
             (self.running.add if "input" in chunk else self.running.discard)(chunk["name"])
             if self.on_stage and self.running:
                 self.on_stage(frozenset(self.running))
-        elif mode == "custom" and (text := reply_chunk(chunk)):
-            self.reply.append(text)
+        elif mode == "custom" and (delta := delta_of(chunk)):
+            self.show(delta)
 
-    def result(self, on_text: OnText | None) -> dict[str, Any]:
-        """The run's output; `on_text` is told the reply now that the run has ended.
+    def show(self, delta: ReplyDelta) -> None:
+        """Pass a change of the reply on to the client."""
+        self.shown = delta.apply(self.shown)
+        if self.on_text is not None:
+            self.on_text(delta)
 
-        So after the reply is stored: a reply that could not be stored is never shown.
-        """
-        if on_text is not None:
-            for text in self.reply:
-                on_text(text)
+    def failed(self) -> None:
+        """The run failed: retract whatever of its reply was shown."""
+        if self.shown:
+            self.show(ReplyDelta("", replace=True))
+
+    def result(self) -> dict[str, Any]:
+        """The run's output, with its pauses."""
         return {**self.output, INTERRUPT: self.paused} if self.paused else self.output
 
 
@@ -246,10 +253,14 @@ def run_turn(
     on_text: OnText | None = None,
 ) -> dict[str, Any]:
     """Carry `run` out, blocking; tell its stages and reply as they come."""
-    events = Events(on_stage)
-    for mode, chunk in graph.stream(run.payload, run.config, **run.options()):
-        events.read(mode, chunk)
-    return events.result(on_text)
+    events = Events(on_stage, on_text)
+    try:
+        for mode, chunk in graph.stream(run.payload, run.config, **run.options()):
+            events.read(mode, chunk)
+    except BaseException:
+        events.failed()
+        raise
+    return events.result()
 
 
 async def arun_turn(
@@ -260,10 +271,50 @@ async def arun_turn(
     on_text: OnText | None = None,
 ) -> dict[str, Any]:
     """`run_turn` on the event loop."""
-    events = Events(on_stage)
-    async for mode, chunk in graph.astream(run.payload, run.config, **run.options()):
-        events.read(mode, chunk)
-    return events.result(on_text)
+    events = Events(on_stage, on_text)
+    try:
+        async for mode, chunk in graph.astream(run.payload, run.config, **run.options()):
+            events.read(mode, chunk)
+    except BaseException:
+        events.failed()
+        raise
+    return events.result()
+
+
+def stream_turn(graph: EmoStageGraph, run: Run) -> Iterator[ReplyDelta]:
+    """Carry `run` out, yielding its reply's deltas as they come (`EmoStage.stream`)."""
+    deltas: list[ReplyDelta] = []
+    events = Events(None, deltas.append)
+    try:
+        for mode, chunk in graph.stream(run.payload, run.config, **run.options()):
+            events.read(mode, chunk)
+            yield from deltas
+            deltas.clear()
+    except GeneratorExit:  # the caller stopped reading: nothing more to show
+        raise
+    except BaseException:
+        events.failed()
+        yield from deltas
+        raise
+
+
+async def astream_turn(graph: EmoStageGraph, run: Run) -> AsyncIterator[ReplyDelta]:
+    """`stream_turn` on the event loop."""
+    deltas: list[ReplyDelta] = []
+    events = Events(None, deltas.append)
+    try:
+        async for mode, chunk in graph.astream(run.payload, run.config, **run.options()):
+            events.read(mode, chunk)
+            for delta in deltas:
+                yield delta
+            deltas.clear()
+    except GeneratorExit:
+        raise
+    except BaseException:
+        events.failed()
+        for delta in deltas:
+            yield delta
+        raise
 
 
 def reply_of(output: Mapping[str, Any], mode: str, thread_id: str, model: str) -> Reply:

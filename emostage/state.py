@@ -134,6 +134,9 @@ class State(InputState, OutputState):
     draft_appendix: Annotated[str, Field(description="Crisis resources appended to the draft.")] = (
         ""
     )
+    draft_shown: Annotated[
+        bool, Field(description="The draft was shown to the client as it was written.")
+    ] = False
     draft_resources: Annotated[
         list[Resource], Field(description="The crisis resources in the appendix, as data.")
     ] = field(default_factory=list)

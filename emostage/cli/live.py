@@ -1,14 +1,18 @@
-"""What a terminal shows while a turn runs: the stage it is at, then the reply.
+"""What a terminal shows while a turn runs: the stage it is at, then the reply as written.
 
 The stages are the graph's own nodes, as LangGraph reports them starting and ending; the
-reply is the final text from the reply channel, never model tokens: what is shown is what
-is stored.
+reply comes from the reply channel (`emostage.streaming`), sentence by sentence, and a
+replacement redraws it: what stays on screen is what was stored. When stdout is not a
+terminal, only the final text is printed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from rich.live import Live
+from rich.text import Text
 
 from emostage.api import EmoStage
 from emostage.cli.options import err, out
@@ -23,6 +27,7 @@ from emostage.nodes import (
     TAKE_PERSPECTIVE,
 )
 from emostage.state import Reply
+from emostage.streaming import ReplyDelta
 
 _LABELS = {
     READ_MESSAGES: "reading the session",
@@ -48,21 +53,31 @@ def stage_label(nodes: frozenset[str]) -> str:
 def live_turn(run: Callable[..., T], *, show_text: bool = False, **arguments: Any) -> T:
     """Run `run(**arguments, on_stage=...)` under a spinner that names the stage.
 
-    With `show_text`, the reply is printed to stdout as it is delivered (the spinner ends
-    at its first chunk).
+    With `show_text`, the reply is shown on stdout as it is written (the spinner ends at
+    its first chunk), and redrawn when it is replaced.
     """
+    reply = Live(Text(), console=out, auto_refresh=False)
     with err.status(stage_label(frozenset({READ_MESSAGES})), spinner="dots") as status:
 
         def on_stage(nodes: frozenset[str]) -> None:
             status.update(stage_label(nodes))
 
-        def on_text(text: str) -> None:
-            status.stop()
-            out.print(text, end="", highlight=False, markup=False, soft_wrap=True)
+        shown = Text()
+
+        def on_text(delta: ReplyDelta) -> None:
+            if not reply.is_started:
+                status.stop()
+                reply.start()
+            shown.plain = delta.apply(shown.plain)
+            reply.update(shown, refresh=True)
 
         if show_text:
             arguments["on_text"] = on_text
-        return run(**arguments, on_stage=on_stage)
+        try:
+            return run(**arguments, on_stage=on_stage)
+        finally:
+            if reply.is_started:
+                reply.stop()
 
 
 def respond_live(stage: EmoStage, dialogue: Any, **arguments: Any) -> Reply:

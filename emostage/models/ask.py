@@ -13,7 +13,6 @@ loop (`emostage.models.invoke.run_sync`, `run_async`).
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,11 +27,10 @@ from pydantic import BaseModel, ValidationError
 from emostage.errors import EmoStageError, ModelUnavailableError, OutputCapError
 from emostage.models.invoke import Asking, CallPolicy, ModelCall
 from emostage.state import NodeReport
+from emostage.streaming import StreamCleaner, clean_reply
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 _BAD_ANSWER = (OutputParserException, ValidationError, ValueError)
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
-_QUOTES = ('"', "'", "「", "」", "“", "”", "『", "』")
 
 
 @dataclass
@@ -143,13 +141,18 @@ def text_call(
     policy: CallPolicy,
     labels: Sequence[str],
     fallback: str,
+    stream: StreamCleaner | None = None,
 ) -> Asking[str]:
-    """Ask for a chat message; after `policy.bad_answer_retries` more bad ones, `fallback`."""
+    """Ask for a chat message; after `policy.bad_answer_retries` more bad ones, `fallback`.
+
+    With `stream`, the answer is cleaned and shown as it is written; the text returned is
+    what it showed. (A fallback is not shown here: the node settles what was shown.)
+    """
     problem = "empty reply"
     for _ in range(policy.bad_answer_retries + 1):
         run.model_calls += 1
         try:
-            answer = yield ModelCall(model, messages, policy)
+            answer = yield ModelCall(model, messages, policy, stream)
         except OutputCapError as exc:  # an EmoStageError that is a bad answer
             problem = str(exc)
             continue
@@ -158,19 +161,7 @@ def text_call(
         except _BAD_ANSWER as exc:
             problem = f"unreadable reply ({type(exc).__name__})"
             continue
-        if text := clean_reply(answer.text, labels):
+        if text := (stream.finish() if stream else clean_reply(answer.text, labels)):
             return text
     run.fallback = f"{problem} after {run.model_calls} call(s)"
     return fallback
-
-
-def clean_reply(text: str, labels: Sequence[str]) -> str:
-    """Strip what models wrap around a chat message: thinking, a speaker label, quotes."""
-    text = _THINK.sub("", text).strip()
-    for label in labels:
-        for colon in (":", "："):
-            if text.startswith(label + colon):
-                text = text[len(label) + 1 :].strip()
-    if len(text) > 1 and text[0] in _QUOTES and text[-1] in _QUOTES:
-        text = text[1:-1].strip()
-    return text

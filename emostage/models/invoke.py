@@ -18,9 +18,9 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import copy_context
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
 from langgraph.constants import TAG_NOSTREAM
 from tenacity import AsyncRetrying, RetryCallState, Retrying, wait_exponential_jitter
@@ -77,13 +77,28 @@ class CallPolicy:
         )
 
 
+class TextSink(Protocol):
+    """Where a streamed answer goes as it is written (`emostage.streaming.StreamCleaner`)."""
+
+    def feed(self, piece: str) -> None:
+        """Take the next piece of the answer."""
+
+    def restart(self) -> None:
+        """A new attempt begins: forget the pieces so far."""
+
+
 @dataclass(frozen=True)
 class ModelCall:
-    """One model call to make: which model (or structured runnable), what to send, how."""
+    """One model call to make: which model (or structured runnable), what to send, how.
+
+    With a `sink`, the answer is streamed into it as it is written, and still returned
+    whole.
+    """
 
     model: Runnable[Any, Any]
     messages: Sequence[BaseMessage]
     policy: CallPolicy
+    sink: TextSink | None = None
 
 
 def run_sync(asking: Asking[T]) -> T:
@@ -92,7 +107,7 @@ def run_sync(asking: Asking[T]) -> T:
         call = next(asking)
         while True:
             try:
-                answer = invoke_reliably(call.model, call.messages, call.policy)
+                answer = invoke_reliably(call.model, call.messages, call.policy, call.sink)
             except Exception as exc:  # handed to the asking code, which may recover
                 call = asking.throw(exc)
             else:
@@ -107,7 +122,7 @@ async def run_async(asking: Asking[T]) -> T:
         call = next(asking)
         while True:
             try:
-                answer = await ainvoke_reliably(call.model, call.messages, call.policy)
+                answer = await ainvoke_reliably(call.model, call.messages, call.policy, call.sink)
             except Exception as exc:
                 call = asking.throw(exc)
             else:
@@ -173,9 +188,14 @@ class _Attempts:
 
 
 def invoke_reliably(
-    model: Runnable[Any, Any], messages: Sequence[BaseMessage], policy: CallPolicy
+    model: Runnable[Any, Any],
+    messages: Sequence[BaseMessage],
+    policy: CallPolicy,
+    sink: TextSink | None = None,
 ) -> Any:
     """Invoke under a wall-clock deadline, retrying transient faults while time is left.
+
+    With a `sink`, each attempt streams its answer into it (after `sink.restart()`).
 
     Raises:
         CallTimeoutError: the last attempt ran out of time.
@@ -183,33 +203,84 @@ def invoke_reliably(
     """
     attempts = _Attempts(policy)
 
+    def call(feed: _Feed) -> Any:
+        if sink is None:
+            return model.invoke(list(messages), config=_UNSTREAMED)
+        whole: Any = None
+        for chunk in model.stream(list(messages), config=_UNSTREAMED):
+            feed(chunk.text)
+            whole = chunk if whole is None else whole + chunk
+        return whole if whole is not None else AIMessage("")
+
     def attempt() -> Any:
         bound = attempts.next_bound()
-        with bounded_call(bound), model_errors():
-            return hard_stop(lambda: model.invoke(list(messages), config=_UNSTREAMED), bound)
+        with bounded_call(bound), model_errors(), _Feed.open(sink) as feed:
+            return hard_stop(lambda: call(feed), bound)
 
     return Retrying(**attempts.retry_options())(attempt)
 
 
 async def ainvoke_reliably(
-    model: Runnable[Any, Any], messages: Sequence[BaseMessage], policy: CallPolicy
+    model: Runnable[Any, Any],
+    messages: Sequence[BaseMessage],
+    policy: CallPolicy,
+    sink: TextSink | None = None,
 ) -> Any:
-    """`invoke_reliably` on the event loop: the same deadline, retries and errors.
+    """`invoke_reliably` on the event loop: the same deadline, retries, errors and sink.
 
     The wait is cut at the deadline by cancelling the call, which closes its connection.
     """
     attempts = _Attempts(policy)
 
+    async def call(feed: _Feed) -> Any:
+        if sink is None:
+            return await model.ainvoke(list(messages), config=_UNSTREAMED)
+        whole: Any = None
+        async for chunk in model.astream(list(messages), config=_UNSTREAMED):
+            feed(chunk.text)
+            whole = chunk if whole is None else whole + chunk
+        return whole if whole is not None else AIMessage("")
+
     async def attempt() -> Any:
         bound = attempts.next_bound()
-        with bounded_call(bound), model_errors():
+        with bounded_call(bound), model_errors(), _Feed.open(sink) as feed:
             try:
                 async with asyncio.timeout(bound.remaining() + HARD_STOP_GRACE_S):
-                    return await model.ainvoke(list(messages), config=_UNSTREAMED)
+                    return await call(feed)
             except TimeoutError:
                 raise bound.timeout_error() from None
 
     return await AsyncRetrying(**attempts.retry_options())(attempt)
+
+
+class _Feed:
+    """One attempt's way into a sink, shut when the attempt ends.
+
+    A call abandoned at its deadline may still be writing in its thread: once shut, its
+    late pieces go nowhere, so they never follow the text that replaced them.
+    """
+
+    def __init__(self, sink: TextSink | None) -> None:
+        self.sink = sink
+        self.lock = threading.Lock()
+
+    @classmethod
+    @contextmanager
+    def open(cls, sink: TextSink | None) -> Iterator[_Feed]:
+        """A feed for one attempt: the sink restarts, and is shut off at the end."""
+        feed = cls(sink)
+        if sink is not None:
+            sink.restart()
+        try:
+            yield feed
+        finally:
+            with feed.lock:
+                feed.sink = None
+
+    def __call__(self, piece: str) -> None:
+        with self.lock:
+            if self.sink is not None and piece:
+                self.sink.feed(piece)
 
 
 def _worth_retrying(state: RetryCallState) -> bool:

@@ -29,6 +29,7 @@ from emostage.models.source import ModelSource
 from emostage.prompts.messages import DialogueView
 from emostage.safety import Resource
 from emostage.state import State
+from emostage.streaming import ReplyWriter, StreamCleaner
 
 __all__ = [
     "BUILTIN_NODES",
@@ -106,6 +107,8 @@ class Step:
     run: NodeRun
     runtime: Runtime[Context]
     models: ModelSource
+    reply: StreamCleaner | None = None
+    """The client's view of the reply, for a draft node that shows it as it is written."""
 
     def text(
         self,
@@ -117,6 +120,8 @@ class Step:
         share: float = 1.0,
     ) -> Asking[str]:
         """Ask for a chat message; `fallback` after too many bad answers.
+
+        A draft node's answer is shown to the client as it is written (`reply`).
 
         Args:
             messages: What to send.
@@ -132,6 +137,7 @@ class Step:
             policy=CallPolicy.of(self.context, turn_share=share),
             labels=self.view.labels if labels is None else labels,
             fallback=fallback,
+            stream=self.reply,
         )
 
     def structured(
@@ -159,11 +165,18 @@ class ModelNode(Runnable[State, dict[str, Any]]):
     function node would instead run in a thread on the async paths.
     """
 
-    def __init__(self, name: str, body: NodeBody, models: ModelSource) -> None:
-        """A node called `name` that runs `body`, asking `models`; its report joins the update."""
+    def __init__(
+        self, name: str, body: NodeBody, models: ModelSource, *, shows_reply: bool = False
+    ) -> None:
+        """A node called `name` that runs `body`, asking `models`; its report joins the update.
+
+        With `shows_reply`, the node's text answer is shown to the client as it is
+        written (a draft that no reviewer has to see first).
+        """
         self.name: str = name
         self.body = body
         self.models = models
+        self.shows_reply = shows_reply
 
     def invoke(
         self, input: State, config: RunnableConfig | None = None, **kwargs: Any
@@ -183,21 +196,26 @@ class ModelNode(Runnable[State, dict[str, Any]]):
         context = resolve_context(runtime.context)
         view = DialogueView.of(state.dialogue, context)
         step = Step(context, view, NodeRun(name, view.number), runtime, self.models)
+        if self.shows_reply:
+            step.reply = StreamCleaner(view.labels, ReplyWriter(runtime.stream_writer))
         done = self.body(state, step)
         update = (yield from done) if isinstance(done, Generator) else done
         return {**update, "reports": step.run.report()}
 
 
-def node(name: str, models: ModelSource | None = None) -> Callable[[NodeBody], ModelNode]:
+def node(
+    name: str, models: ModelSource | None = None, *, shows_reply: bool = False
+) -> Callable[[NodeBody], ModelNode]:
     """Make a node of a body `(state, step)` that returns an update, yielding model calls.
 
     Args:
         name: The node's name.
         models: Where its model comes from; None for a node that asks no model.
+        shows_reply: Show its text answer to the client as it is written.
     """
 
     def wrap(body: NodeBody) -> ModelNode:
-        return ModelNode(name, body, models or ModelSource())
+        return ModelNode(name, body, models or ModelSource(), shows_reply=shows_reply)
 
     return wrap
 
@@ -207,14 +225,20 @@ def drafted(
 ) -> dict[str, Any]:
     """The state update of a drafting node: the draft, for `deliver_reply` to deliver.
 
+    When the draft was shown as it was written, the client is now shown exactly
+    `message` (a fallback replaces what the model had written).
+
     Args:
         step: The node's step.
         message: The drafted message.
         appendix: Text appended to it verbatim (crisis resources).
         resources: The resources in the appendix, as data (for a reviewer).
     """
+    if step.reply is not None:
+        step.reply.settle(message)
     return {
         "draft": message,
+        "draft_shown": step.reply is not None,
         "draft_appendix": appendix,
         "draft_resources": list(resources),
         "language": step.view.language,

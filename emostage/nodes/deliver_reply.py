@@ -1,12 +1,13 @@
 """The end of every turn: the one place where the reply's final text is decided and sent.
 
-Drafting nodes leave a draft (the message, and crisis resources to append). When the
-review policy covers this turn (`emostage.review`), the graph pauses with LangGraph's
-`interrupt()` until a reviewer approves, edits or replaces it. Then the text is final: it
-is stored (`response`, and the dialogue) and sent on LangGraph's custom stream, which is
-what every client reads (`EmoStage.stream`, the CLI, a raw
-`graph.stream(..., stream_mode="custom")`). Model tokens are never streamed to clients,
-so a reply shown is always the reply stored.
+Drafting nodes leave a draft (the message, and crisis resources to append). A draft no
+reviewer has to see first was already shown as it was written (`draft_shown`, see
+`emostage.streaming`); here its appendix follows as the last chunk. When the review policy
+covers this turn (`emostage.review`), nothing was shown: the graph pauses with LangGraph's
+`interrupt()` until a reviewer approves, edits or replaces it, and the decided text is
+sent now. Either way the text sent on LangGraph's custom stream, which every client reads
+(`EmoStage.stream`, the CLI, a raw `graph.stream(..., stream_mode="custom")`), adds up to
+exactly the text stored (`response`, and the dialogue).
 """
 
 from __future__ import annotations
@@ -30,10 +31,7 @@ from emostage.review import (
 )
 from emostage.safety import RiskAssessment
 from emostage.state import State
-
-REPLY_KEY = "emostage_reply"
-"""The key of reply text in custom stream events: `{"emostage_reply": "a chunk"}`."""
-CHUNK_CHARS = 24  # small enough to show progress, whatever the script
+from emostage.streaming import ReplyDelta, ReplyWriter, sentence_chunks
 
 
 def make_deliver_reply(review: ReviewPolicy) -> Node:
@@ -56,8 +54,13 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
             decision = ReviewDecision.parse(interrupt(request.model_dump(mode="json")))
             reply = reviewed_reply(state.draft, state.draft_appendix, decision)
             record = review_record(request, decision, reply)
-        for start in range(0, len(reply), CHUNK_CHARS):
-            runtime.stream_writer({REPLY_KEY: reply[start : start + CHUNK_CHARS]})
+        send = ReplyWriter(runtime.stream_writer)
+        if record is None and state.draft_shown:
+            if rest := reply[len(state.draft) :]:  # the crisis resources, as the last chunk
+                send(ReplyDelta(rest))
+        else:
+            for chunk in sentence_chunks(reply):
+                send(ReplyDelta(chunk))
         # The same text goes into both views of the conversation, which stay in step.
         return {
             "response": reply,
@@ -68,6 +71,7 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
             "review": record,
             "draft": "",
             "draft_appendix": "",
+            "draft_shown": False,
             "draft_resources": [],
         }
 
@@ -82,10 +86,3 @@ def _analysis(state: State) -> dict[str, Any]:
         "perspective": state.perspective.model_dump(mode="json") if state.perspective else None,
         "language": state.language,
     }
-
-
-def reply_chunk(event: Any) -> str:
-    """The reply text in one custom stream event; empty for any other event."""
-    if isinstance(event, dict) and isinstance(text := event.get(REPLY_KEY), str):
-        return text
-    return ""

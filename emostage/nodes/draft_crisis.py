@@ -19,10 +19,13 @@ from emostage.safety import RiskAssessment, crisis_resources
 from emostage.state import State
 
 
-def make_draft_crisis(models: ModelSource) -> Node:
-    """A node that answers a crisis turn, with or without a working model."""
+def make_draft_crisis(models: ModelSource, shows_reply: bool) -> Node:
+    """A node that answers a crisis turn, with or without a working model.
 
-    @node(DRAFT_CRISIS, models)
+    With `shows_reply`, the message is shown as it is written; the resources follow it.
+    """
+
+    @node(DRAFT_CRISIS, models, shows_reply=shows_reply)
     def draft_crisis(state: State, step: Step) -> Asking[dict[str, Any]]:
         context, view = step.context, step.view
         instruction, fallback, header = _texts(view.prompts, state.risk or RiskAssessment())

@@ -20,10 +20,15 @@ from emostage.prompts.phases import Taxonomy
 from emostage.state import State
 
 
-def make_draft_reply(models: ModelSource, taxonomy: Taxonomy, phase: str | None) -> Node:
-    """A draft node for `phase`, or the phase-neutral one when `phase` is None."""
+def make_draft_reply(
+    models: ModelSource, taxonomy: Taxonomy, phase: str | None, shows_reply: bool
+) -> Node:
+    """A draft node for `phase`, or the phase-neutral one when `phase` is None.
 
-    @node(draft_node(phase) if phase else DRAFT_GENERAL, models)
+    With `shows_reply`, the draft is shown to the client as it is written.
+    """
+
+    @node(draft_node(phase) if phase else DRAFT_GENERAL, models, shows_reply=shows_reply)
     def draft_reply(state: State, step: Step) -> Asking[dict[str, Any]]:
         view = step.view
         assessment = (

@@ -9,10 +9,10 @@ from emostage.prompts.messages import baseline_messages
 from emostage.state import State
 
 
-def make_respond_baseline(models: ModelSource) -> Node:
-    """A node that answers with no perspective-taking and no phase."""
+def make_respond_baseline(models: ModelSource, shows_reply: bool) -> Node:
+    """A node that answers with no perspective-taking and no phase (shown as written)."""
 
-    @node(RESPOND_BASELINE, models)
+    @node(RESPOND_BASELINE, models, shows_reply=shows_reply)
     def respond_baseline(state: State, step: Step) -> Asking[dict[str, Any]]:
         context, view = step.context, step.view
         messages = baseline_messages(view.turns, view.prompts, context)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from emostage import EmoStage
+from emostage import EmoStage, ReplyDelta, shown_text
 from emostage.cli.live import DRAFTING, stage_label
 from emostage.nodes import (
     DELIVER_REPLY,
@@ -37,10 +37,10 @@ def same_reply(one: Any, other: Any) -> None:
 def test_a_turn_told_as_it_goes_is_the_same_turn(dialogue: list[dict[str, str]]) -> None:
     stage = EmoStage(ScriptedChatModel(), locale="en-US")
     stages: list[frozenset[str]] = []
-    chunks: list[str] = []
+    chunks: list[ReplyDelta] = []
     told = stage.respond(dialogue, on_stage=stages.append, on_text=chunks.append)
     same_reply(told, stage.respond(dialogue))
-    assert "".join(chunks) == told.response
+    assert shown_text(chunks) == told.response
     assert stages[0] == {READ_MESSAGES}
     # The screen and the analysis run side by side, then the plan, a draft, the delivery.
     assert frozenset({SCREEN_RISK, RECOGNIZE_PHASE, TAKE_PERSPECTIVE}) <= set().union(*stages)

@@ -11,6 +11,7 @@ from emostage import EmoStage, build_graph, load_taxonomy
 from emostage.context import Context
 from emostage.conversation import Turn
 from emostage.state import InputState
+from emostage.streaming import sentence_chunks, shown_text
 from emostage.testing import SCRIPTED_REPLY, ScriptedChatModel
 
 IVEY = load_taxonomy("ivey").ids
@@ -171,9 +172,10 @@ def test_reports_of_a_thread_describe_the_latest_turn_only(english_dialogue: lis
     assert [n.node for n in reply.diagnostics.nodes] == ["screen_risk", "respond_baseline"]
 
 
-def test_stream_yields_only_the_reply_tokens(english_dialogue: list[Turn]) -> None:
-    tokens = list(EmoStage(ScriptedChatModel()).stream(english_dialogue))
-    assert "".join(tokens) == SCRIPTED_REPLY
+def test_stream_yields_the_reply_sentence_by_sentence(english_dialogue: list[Turn]) -> None:
+    deltas = list(EmoStage(ScriptedChatModel()).stream(english_dialogue))
+    assert [d.text for d in deltas] == sentence_chunks(SCRIPTED_REPLY) and len(deltas) > 1
+    assert not any(d.replace for d in deltas) and shown_text(deltas) == SCRIPTED_REPLY
 
 
 def test_arespond_matches_respond(english_dialogue: list[Turn]) -> None:

@@ -1,9 +1,11 @@
 """One reply on every path: what a client is shown is exactly what the turn stored.
 
 For each language, routine and crisis turns, every fallback mode, and answers wrapped in
-labels or `<think>` blocks, the text streamed by `stream`, `astream` and a raw
-`graph.stream(stream_mode="custom")` equals `respond`/`arespond`'s `Reply.response`,
-which equals what the checkpoint stores. (What `emostage chat` shows, as a real process:
+labels, quotes or `<think>` blocks, or cut off mid-stream, the reply as shown by
+`respond(on_text=...)`, `stream`, `astream` and a raw `graph.stream(stream_mode="custom")`
+(its deltas applied in order) equals `respond`/`arespond`'s `Reply.response`, which
+equals what the checkpoint stores. The scripted model streams word by word, so each
+case is cleaned as it comes. (What `emostage chat` shows, as a real process:
 tests/integration/test_reply_channel.py.)
 """
 
@@ -20,13 +22,13 @@ from hypothesis import strategies as st
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from emostage import EmoStage, ModelUnavailableError, build_graph
+from emostage import EmoStage, ModelUnavailableError, ReplyDelta, build_graph, shown_text
 from emostage.conversation import Turn
 from emostage.languages import Language
-from emostage.nodes.deliver_reply import reply_chunk
 from emostage.prompts import load_prompts
 from emostage.safety import crisis_resources
 from emostage.state import InputState
+from emostage.streaming import delta_of
 from emostage.testing import SCRIPTED_REPLY, ScriptedChatModel
 
 CLIENT = {
@@ -40,6 +42,7 @@ CRISIS = {
     "en": "I want to kill myself tonight. I have the pills ready.",
 }
 LANGUAGES: list[Language] = ["ja", "zh", "en"]
+TWO_SENTENCES = "Thank you for telling me. That sounds so hard, and you kept going."
 
 
 def turns(dialogue: list[dict[str, str]]) -> list[Turn]:
@@ -50,6 +53,30 @@ def model_down(messages: list[BaseMessage]) -> str:
     raise ModelUnavailableError("the test model is down")
 
 
+class BrokenFirstStream(ScriptedChatModel):
+    """Its first text answer breaks off mid-stream (a bad answer); then it answers."""
+
+    broke: bool = False
+
+    def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Any:
+        pieces = super()._stream(messages, stop, run_manager, **kw)
+        if kw.get("json_schema") is None and not self.broke:
+            self.broke = True
+            yield from list(pieces)[:6]  # a sentence and a half are shown
+            raise ValueError("the stream broke off")
+        yield from pieces
+
+    async def _astream(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> Any:
+        for piece in self._stream(messages, stop, None, **kw):
+            yield piece
+
+
+def deltas_of(events: Any) -> list[ReplyDelta]:
+    return [delta for event in events if (delta := delta_of(event))]
+
+
 def script(language: Language, case: str) -> dict[str, Any]:
     """ScriptedChatModel settings for one case: what the model answers."""
     counselor = load_prompts(language).labels.counselor
@@ -57,6 +84,8 @@ def script(language: Language, case: str) -> dict[str, Any]:
         "plain": {},
         "labelled": {"defaults": {"text": f'{counselor}: "I hear you."'}},
         "thinking": {"defaults": {"text": "<think>plan the reply</think>\nI hear you."}},
+        "quote_not_closing": {"defaults": {"text": '"No" is a full answer. Take your time.'}},
+        "broken_stream": {},
         "empty_draft": {"defaults": {"text": "   "}},
         "html_analysis": {
             "defaults": {"PhaseAssessment": "<html>502</html>", "Perspective": "<html>"}
@@ -76,6 +105,8 @@ def script(language: Language, case: str) -> dict[str, Any]:
 
 
 def make_model(language: Language, case: str) -> ScriptedChatModel:
+    if case == "broken_stream":
+        return BrokenFirstStream(replies=[TWO_SENTENCES, TWO_SENTENCES])
     return ScriptedChatModel(**script(language, case))
 
 
@@ -83,6 +114,8 @@ ROUTINE_CASES = [
     "plain",
     "labelled",
     "thinking",
+    "quote_not_closing",
+    "broken_stream",
     "empty_draft",
     "html_analysis",
     "wrong_schema",
@@ -112,11 +145,16 @@ def every_path(
     seen["arespond: stored"] = stored(stage.graph, "arespond")
 
     stage = EmoStage(new_model(), checkpointer=InMemorySaver())
-    seen["stream"] = "".join(stage.stream(dialogue, thread_id="stream"))
+    told: list[ReplyDelta] = []
+    stage.respond(dialogue, thread_id="on_text", on_text=told.append)
+    seen["respond: on_text"] = shown_text(told)
+
+    stage = EmoStage(new_model(), checkpointer=InMemorySaver())
+    seen["stream"] = shown_text(stage.stream(dialogue, thread_id="stream"))
     seen["stream: stored"] = stored(stage.graph, "stream")
 
     async def collect(stage: EmoStage) -> str:
-        return "".join([chunk async for chunk in stage.astream(dialogue, thread_id="astream")])
+        return shown_text([delta async for delta in stage.astream(dialogue, thread_id="astream")])
 
     stage = EmoStage(new_model(), checkpointer=InMemorySaver())
     seen["astream"] = asyncio.run(collect(stage))
@@ -125,7 +163,7 @@ def every_path(
     graph = build_graph(new_model(), checkpointer=InMemorySaver())
     config: Any = {"configurable": {"thread_id": "graph"}}
     events = graph.stream(InputState(dialogue=turns(dialogue)), config, stream_mode="custom")
-    seen["graph.stream"] = "".join(reply_chunk(event) for event in events)
+    seen["graph.stream"] = shown_text(deltas_of(events))
     seen["graph.stream: stored"] = stored(graph, "graph")
     return seen
 
@@ -145,6 +183,10 @@ def test_a_routine_turn_shows_what_it_stores(language: Language, case: str) -> N
     reply = assert_one_reply(every_path(lambda: make_model(language, case), dialogue))
     if case in ("labelled", "thinking"):
         assert reply == "I hear you."
+    if case == "quote_not_closing":
+        assert reply == '"No" is a full answer. Take your time.'
+    if case == "broken_stream":
+        assert reply == TWO_SENTENCES
     if case == "empty_draft":
         assert reply == load_prompts(language).fallback_reply
     if case in ("plain", "html_analysis", "wrong_schema", "malformed_analysis"):
@@ -172,7 +214,7 @@ def test_any_model_answer_is_streamed_exactly_as_stored(answer: str) -> None:
     graph = build_graph(ScriptedChatModel(defaults={"text": answer}), checkpointer=InMemorySaver())
     config: Any = {"configurable": {"thread_id": "t"}}
     events = graph.stream(InputState(dialogue=turns(dialogue)), config, stream_mode="custom")
-    streamed = "".join(reply_chunk(event) for event in events)
+    streamed = shown_text(deltas_of(events))
     assert streamed == graph.get_state(config).values["response"]
     assert streamed.strip()
 
@@ -191,3 +233,44 @@ def test_analysis_json_never_reaches_the_messages_stream() -> None:
         ("human", CLIENT["en"]),
         ("ai", SCRIPTED_REPLY),
     ]
+
+
+def test_the_reply_is_shown_sentence_by_sentence_while_it_is_written() -> None:
+    graph = build_graph(ScriptedChatModel(replies=[TWO_SENTENCES]))
+    dialogue = InputState(dialogue=turns([{"role": "client", "content": CLIENT["en"]}]))
+    order = []
+    for mode, event in graph.stream(dialogue, stream_mode=["custom", "tasks"]):
+        if mode == "custom" and (delta := delta_of(event)):
+            order.append(("delta", delta.text))
+        elif mode == "tasks" and "result" in event and event["name"].startswith("draft_"):
+            order.append(("draft ended", ""))
+    # Both sentences went out before the draft node had ended: as they were written.
+    assert order == [
+        ("delta", "Thank you for telling me. "),
+        ("delta", "That sounds so hard, and you kept going."),
+        ("draft ended", ""),
+    ]
+
+
+def test_an_answer_cut_off_mid_stream_is_retracted_then_replaced() -> None:
+    stage = EmoStage(BrokenFirstStream(replies=[TWO_SENTENCES, TWO_SENTENCES]))
+    deltas = list(stage.stream([{"role": "client", "content": CLIENT["en"]}]))
+    assert deltas[0] == ReplyDelta("Thank you for telling me. ")
+    assert ReplyDelta("", replace=True) in deltas  # what the broken answer showed goes
+    assert shown_text(deltas) == TWO_SENTENCES
+
+
+def test_a_failed_turn_retracts_what_it_showed() -> None:
+    class FailsAfterDrafting(InMemorySaver):
+        def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+            if any(w.get("response") for w in [checkpoint.get("channel_values", {})]):
+                raise OSError("the disk is full")
+            return super().put(config, checkpoint, metadata, new_versions)
+
+    stage = EmoStage(ScriptedChatModel(replies=[TWO_SENTENCES]), checkpointer=FailsAfterDrafting())
+    told: list[ReplyDelta] = []
+    with pytest.raises(OSError):
+        stage.respond(
+            [{"role": "client", "content": CLIENT["en"]}], thread_id="t", on_text=told.append
+        )
+    assert told and told[-1] == ReplyDelta("", replace=True) and shown_text(told) == ""

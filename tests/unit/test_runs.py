@@ -16,7 +16,15 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 
 import emostage
-from emostage import Context, EmoStage, EmoStageError, InputError, build_graph
+from emostage import (
+    Context,
+    EmoStage,
+    EmoStageError,
+    InputError,
+    ReplyDelta,
+    build_graph,
+    shown_text,
+)
 from emostage.errors import OutputCapError
 from emostage.run import EmoStageGraph
 from emostage.testing import ScriptedChatModel
@@ -114,7 +122,7 @@ def test_the_async_entry_points_tell_stages_and_text_like_the_sync_ones() -> Non
 
     def told(run: Any) -> tuple[Any, list[frozenset[str]], list[str]]:
         stages: list[frozenset[str]] = []
-        text: list[str] = []
+        text: list[ReplyDelta] = []
         reply = run(dialogue, on_stage=stages.append, on_text=text.append)
         return reply, stages, text
 
@@ -127,7 +135,7 @@ def test_the_async_entry_points_tell_stages_and_text_like_the_sync_ones() -> Non
         (sync_reply, sync_stages, sync_text),
         (async_reply, async_stages, async_text),
     ):
-        assert "".join(text) == reply.response != ""
+        assert shown_text(text) == reply.response != ""
         assert stages[0] == frozenset({"read_messages"})
         assert frozenset({"screen_risk", "recognize_phase", "take_perspective"}) in stages
         assert stages[-1] == frozenset({"deliver_reply"})

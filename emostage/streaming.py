@@ -1,0 +1,209 @@
+"""The reply as it is written: cleaned as it comes, sent in sentence-sized chunks.
+
+One home for the streamed reply, and for its invariant: **what was shown equals what is
+stored, byte for byte.**
+- `ReplyDelta` is what a client receives: text to append to the reply shown so far, or
+  (`replace`) text that replaces all of it. `shown_text` applies a run of deltas; the
+  result is the stored reply.
+- `clean_reply` is the one definition of a clean reply: no thinking block, no speaker
+  label, no wrapping quotes.
+- `StreamCleaner` releases the model's text as it comes, cleaned as `clean_reply` would,
+  holding back only what it cannot yet judge (a label or `<think>` tag still arriving, a
+  closing quote, the rest of a sentence). Its `finish` gives the last chunk; in the rare
+  case where the whole answer cleans differently from its start, a replacement.
+- Deltas travel on LangGraph's custom stream as `{REPLY_KEY: text}` and
+  `{REPLACE_KEY: text}` events (`delta_of` reads them back).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+REPLY_KEY = "emostage_reply"
+"""The key of appended reply text in custom stream events: `{"emostage_reply": "..."}`."""
+REPLACE_KEY = "emostage_replace"
+"""The key of a replacement: `{"emostage_replace": "..."}` replaces what was shown."""
+
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
+_QUOTES = ('"', "'", "「", "」", "“", "”", "『", "』")
+# A chunk ends after a sentence's end, or at a space once this much text waits.
+_SENTENCE_END = re.compile(r"[.!?…](?=\s)|[。！？\n]")
+CHUNK_WAIT_CHARS = 80
+
+
+@dataclass(frozen=True)
+class ReplyDelta:
+    """A change to the reply a client shows.
+
+    Attributes:
+        text: Text to append, or (with `replace`) the reply's whole text from now on.
+        replace: Discard what was shown of this reply and show `text` instead.
+    """
+
+    text: str
+    replace: bool = False
+
+    def apply(self, shown: str) -> str:
+        """The reply shown after this delta, given what was shown before it."""
+        return self.text if self.replace else shown + self.text
+
+    def event(self) -> dict[str, str]:
+        """This delta as a custom stream event."""
+        return {REPLACE_KEY if self.replace else REPLY_KEY: self.text}
+
+
+def delta_of(event: Any) -> ReplyDelta | None:
+    """The reply delta in one custom stream event; None for any other event."""
+    if isinstance(event, dict):
+        if isinstance(text := event.get(REPLY_KEY), str):
+            return ReplyDelta(text)
+        if isinstance(text := event.get(REPLACE_KEY), str):
+            return ReplyDelta(text, replace=True)
+    return None
+
+
+def shown_text(deltas: Iterable[ReplyDelta]) -> str:
+    """The reply a client shows after applying `deltas` in order."""
+    shown = ""
+    for delta in deltas:
+        shown = delta.apply(shown)
+    return shown
+
+
+def clean_reply(text: str, labels: Sequence[str]) -> str:
+    """Strip what models wrap around a chat message: thinking, a speaker label, quotes."""
+    text = _THINK.sub("", text).strip()
+    for label in labels:
+        for colon in (":", "："):
+            if text.startswith(label + colon):
+                text = text[len(label) + 1 :].strip()
+    if len(text) > 1 and text[0] in _QUOTES and text[-1] in _QUOTES:
+        text = text[1:-1].strip()
+    return text
+
+
+def sentence_chunks(text: str) -> list[str]:
+    """`text` cut after each sentence: the chunks a finished reply is sent in."""
+    chunks, start = [], 0
+    for end in _chunk_ends(text):
+        chunks.append(text[start:end])
+        start = end
+    if start < len(text):
+        chunks.append(text[start:])
+    return chunks
+
+
+def _chunk_ends(text: str) -> list[int]:
+    """Where chunks of `text` may end: after each sentence, or at a space in a long one."""
+    ends = []
+    last = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        while end < len(text) and text[end].isspace():  # the space goes with the sentence
+            end += 1
+        ends.append(end)
+        last = end
+    if len(text) - last > CHUNK_WAIT_CHARS and (space := text.rfind(" ", last)) > last:
+        ends.append(space + 1)
+    return ends
+
+
+class StreamCleaner:
+    """A model's text, cleaned as it arrives and released a chunk at a time.
+
+    `feed` takes the next piece of the answer and returns the chunks that are now
+    certain; `finish` returns the final delta. The chunks released, joined, are a prefix
+    of `clean_reply(answer)`; `finish` appends the rest, or replaces it all when the
+    whole answer cleans differently (a quote that turned out not to close, say).
+    """
+
+    def __init__(self, labels: Sequence[str], emit: Callable[[ReplyDelta], None]) -> None:
+        """Clean answers labelled with `labels`; send deltas to `emit`."""
+        self.labels = tuple(labels)
+        self.emit = emit
+        self.raw = ""
+        self.shown = ""
+
+    def feed(self, piece: str) -> None:
+        """Take the next piece of the answer; send the chunks it completes."""
+        self.raw += piece
+        ready = self._provisional()
+        if not ready.startswith(self.shown):
+            return  # judged differently now: `finish` settles it
+        pending = ready[len(self.shown) :]
+        ends = _chunk_ends(pending)
+        if ends:
+            self._send(ReplyDelta(pending[: ends[-1]]))
+
+    def finish(self) -> str:
+        """Send the rest of the answer, cleaned; return the whole clean reply."""
+        final = clean_reply(self.raw, self.labels)
+        if final.startswith(self.shown):
+            if rest := final[len(self.shown) :]:
+                self._send(ReplyDelta(rest))
+        else:
+            self._send(ReplyDelta(final, replace=True))
+        return final
+
+    def settle(self, text: str) -> None:
+        """Make the reply shown exactly `text`: the rest of it, or a replacement."""
+        if self.shown == text:
+            return
+        if not self.shown:
+            for chunk in sentence_chunks(text):
+                self._send(ReplyDelta(chunk))
+        elif text.startswith(self.shown):
+            self._send(ReplyDelta(text[len(self.shown) :]))
+        else:
+            self._send(ReplyDelta(text, replace=True))
+
+    def restart(self) -> None:
+        """Forget the answer so far (a new attempt begins); retract what it showed."""
+        if self.shown:
+            self._send(ReplyDelta("", replace=True))
+        self.raw = ""
+
+    def _send(self, delta: ReplyDelta) -> None:
+        self.shown = delta.apply(self.shown)
+        self.emit(delta)
+
+    def _provisional(self) -> str:
+        """The answer so far, cleaned, less what cannot be judged yet."""
+        text = _THINK.sub("", self.raw)
+        if (opened := text.find("<think>")) >= 0:
+            text = text[:opened]  # a thinking block still open: nothing after it yet
+        else:
+            text = text[: len(text) - _partial_tag_length(text)]
+        text = text.lstrip()
+        for label in self.labels:
+            for colon in (":", "："):
+                if len(text) <= len(label) and (label + colon).startswith(text):
+                    return ""  # a label may still be arriving
+                if text.startswith(label + colon):
+                    text = text[len(label) + 1 :].lstrip()
+        if text[:1] in _QUOTES:
+            text = text[1:].lstrip()  # most likely a quoted reply: its close is held below
+        return text.rstrip("".join(_QUOTES) + " \t\r\n\u3000")
+
+
+class ReplyWriter:
+    """Sends reply deltas on LangGraph's custom stream (a node's `runtime.stream_writer`)."""
+
+    def __init__(self, write: Callable[[Any], None]) -> None:
+        """Send through `write`."""
+        self.write = write
+
+    def __call__(self, delta: ReplyDelta) -> None:
+        """Send one delta."""
+        self.write(delta.event())
+
+
+def _partial_tag_length(text: str) -> int:
+    """How many closing characters of `text` could begin a `<think>` tag."""
+    for size in range(min(len("<think>") - 1, len(text)), 0, -1):
+        if "<think>".startswith(text[-size:]):
+            return size
+    return 0
