@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from bench.concurrency import concurrent_turns
-from emostage import EmoStage
+from emostage import EmoStage, shown_text
 from emostage.models.backends.transport import AsyncBoundedTransport, BoundedTransport
 from emostage.testing.ollama_server import FakeOllama
 
@@ -52,7 +52,7 @@ def sent_from(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 
 
 async def _astream_text(stage: EmoStage) -> str:
-    return "".join([piece async for piece in stage.astream(TURN)])
+    return shown_text([piece async for piece in stage.astream(TURN)])
 
 
 def test_async_turns_send_every_model_request_from_the_event_loop(

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from emostage import EmoStage, EmoStageError, Reply
+from emostage import EmoStage, EmoStageError, Reply, shown_text
 from emostage.errors import ModelUnavailableError, TransientModelError
 from emostage.safety import screen_risk
 from emostage.testing.ollama_server import FAULTS, FakeOllama, Fault
@@ -73,12 +73,12 @@ def _arespond(stage: EmoStage, text: str) -> Reply:
 
 
 def _stream(stage: EmoStage, text: str) -> str:
-    return "".join(stage.stream([{"role": "client", "content": text}]))
+    return shown_text(stage.stream([{"role": "client", "content": text}]))
 
 
 def _astream(stage: EmoStage, text: str) -> str:
     async def collect() -> str:
-        return "".join([c async for c in stage.astream([{"role": "client", "content": text}])])
+        return shown_text([c async for c in stage.astream([{"role": "client", "content": text}])])
 
     return asyncio.run(collect())
 

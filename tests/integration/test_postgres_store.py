@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from emostage import EmoStage
+from emostage import EmoStage, shown_text
 from emostage.errors import ConfigError, StoreError
 from emostage.sessions import open_store
 from emostage.testing import ScriptedChatModel
@@ -53,13 +53,13 @@ def dialogue(stage: EmoStage, thread_id: str) -> list[tuple[str, str]]:
 
 
 async def _astream(stage: EmoStage, text: str, thread_id: str) -> str:
-    return "".join([c async for c in stage.astream(client(text), thread_id=thread_id)])
+    return shown_text([c async for c in stage.astream(client(text), thread_id=thread_id)])
 
 
 PATHS: dict[str, Callable[[EmoStage, str, str], str]] = {
     "respond": lambda s, text, t: s.respond(client(text), thread_id=t).response,
     "arespond": lambda s, text, t: asyncio.run(s.arespond(client(text), thread_id=t)).response,
-    "stream": lambda s, text, t: "".join(s.stream(client(text), thread_id=t)),
+    "stream": lambda s, text, t: shown_text(s.stream(client(text), thread_id=t)),
     "astream": lambda s, text, t: asyncio.run(_astream(s, text, t)),
 }
 

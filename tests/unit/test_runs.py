@@ -120,7 +120,7 @@ def test_the_api_refuses_over_long_input_on_every_entry_point() -> None:
 def test_the_async_entry_points_tell_stages_and_text_like_the_sync_ones() -> None:
     dialogue = [{"role": "client", "content": "I haven't slept since my job changed."}]
 
-    def told(run: Any) -> tuple[Any, list[frozenset[str]], list[str]]:
+    def told(run: Any) -> tuple[Any, list[frozenset[str]], list[ReplyDelta]]:
         stages: list[frozenset[str]] = []
         text: list[ReplyDelta] = []
         reply = run(dialogue, on_stage=stages.append, on_text=text.append)
