@@ -247,15 +247,18 @@ def _as_message(item: Any) -> Any:
     return item
 
 
-def reply_message(reply: str, analysis: Mapping[str, Any]) -> AIMessage:
+def reply_message(
+    reply: str, analysis: Mapping[str, Any], message_id: str | None = None
+) -> AIMessage:
     """The counselor's reply as a chat message, its analysis in `response_metadata`.
 
     Args:
         reply: The delivered reply, exactly as stored in `response`.
         analysis: JSON-ready facts of the turn (phase, risk, perspective).
+        message_id: The id it was streamed under, if it was; else a new one.
     """
     return AIMessage(
         content=reply,
-        id=f"emostage-{uuid.uuid4().hex}",
+        id=message_id or f"emostage-{uuid.uuid4().hex}",
         response_metadata={METADATA_KEY: dict(analysis)},
     )

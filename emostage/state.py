@@ -137,6 +137,9 @@ class State(InputState, OutputState):
     draft_shown: Annotated[
         bool, Field(description="The draft was shown to the client as it was written.")
     ] = False
+    draft_id: Annotated[
+        str, Field(description="The id the shown draft was streamed under, kept by the reply.")
+    ] = ""
     draft_resources: Annotated[
         list[Resource], Field(description="The crisis resources in the appendix, as data.")
     ] = field(default_factory=list)

@@ -18,6 +18,7 @@ stored, byte for byte.**
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,11 @@ _QUOTES = ('"', "'", "「", "」", "“", "”", "『", "』")
 # A chunk ends after a sentence's end, or at a space once this much text waits.
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)|[。！？\n]")
 CHUNK_WAIT_CHARS = 80
+# The look-ahead is bounded: past this much unbroken text, a chunk is cut anyway, and past
+# `STREAM_LIMIT_CHARS` of answer (far beyond any reply within max_tokens; a server that
+# floods), nothing more is shown until the answer ends.
+HOLD_LIMIT_CHARS = 400
+STREAM_LIMIT_CHARS = 16_384
 
 
 @dataclass(frozen=True)
@@ -124,17 +130,33 @@ class StreamCleaner:
         """Clean answers labelled with `labels`; send deltas to `emit`."""
         self.labels = tuple(labels)
         self.emit = emit
-        self.raw = ""
+        self.pieces: list[str] = []
+        self.length = 0
         self.shown = ""
+        self.fresh: list[str] = []
+        self.replaced = False
+        """Some shown text was taken back: `messages` clients hold a stale preview."""
+        self.message_id = f"emostage-{uuid.uuid4().hex}"
+        """The id of the reply message, streamed and stored (`emostage.models.shown`)."""
+
+    @property
+    def raw(self) -> str:
+        """The answer so far, as written."""
+        return "".join(self.pieces)
 
     def feed(self, piece: str) -> None:
         """Take the next piece of the answer; send the chunks it completes."""
-        self.raw += piece
+        self.pieces.append(piece)
+        self.length += len(piece)
+        if self.length > STREAM_LIMIT_CHARS:
+            return  # a flood: `finish` (or the output cap) settles it
         ready = self._provisional()
         if not ready.startswith(self.shown):
             return  # judged differently now: `finish` settles it
         pending = ready[len(self.shown) :]
         ends = _chunk_ends(pending)
+        if not ends and len(pending) > HOLD_LIMIT_CHARS:
+            ends = [len(pending) - CHUNK_WAIT_CHARS]
         if ends:
             self._send(ReplyDelta(pending[: ends[-1]]))
 
@@ -164,9 +186,18 @@ class StreamCleaner:
         """Forget the answer so far (a new attempt begins); retract what it showed."""
         if self.shown:
             self._send(ReplyDelta("", replace=True))
-        self.raw = ""
+        self.pieces, self.length = [], 0
+
+    def take_fresh(self) -> list[str]:
+        """Text appended to the shown reply since the last call (for `messages` clients)."""
+        fresh, self.fresh = self.fresh, []
+        return fresh
 
     def _send(self, delta: ReplyDelta) -> None:
+        if delta.replace:
+            self.replaced = True
+        else:
+            self.fresh.append(delta.text)
         self.shown = delta.apply(self.shown)
         self.emit(delta)
 

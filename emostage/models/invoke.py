@@ -28,6 +28,7 @@ from tenacity import AsyncRetrying, RetryCallState, Retrying, wait_exponential_j
 from emostage.context import Context
 from emostage.errors import EmoStageError, TransientModelError
 from emostage.models.deadline import CallBound, CallWindow, TurnTimeoutError, bounded_call
+from emostage.models.shown import ShownReply
 from emostage.models.source import server_error
 
 T = TypeVar("T")
@@ -79,6 +80,11 @@ class CallPolicy:
 
 class TextSink(Protocol):
     """Where a streamed answer goes as it is written (`emostage.streaming.StreamCleaner`)."""
+
+    message_id: str
+
+    def take_fresh(self) -> list[str]:
+        """Text appended to the shown reply since the last call."""
 
     def feed(self, piece: str) -> None:
         """Take the next piece of the answer."""
@@ -206,11 +212,9 @@ def invoke_reliably(
     def call(feed: _Feed) -> Any:
         if sink is None:
             return model.invoke(list(messages), config=_UNSTREAMED)
-        whole: Any = None
-        for chunk in model.stream(list(messages), config=_UNSTREAMED):
-            feed(chunk.text)
-            whole = chunk if whole is None else whole + chunk
-        return whole if whole is not None else AIMessage("")
+        for _ in ShownReply(inner=model, feed=feed, sink=sink).stream(list(messages)):
+            pass  # the pieces went into the sink as they came
+        return AIMessage(feed.raw)
 
     def attempt() -> Any:
         bound = attempts.next_bound()
@@ -235,11 +239,9 @@ async def ainvoke_reliably(
     async def call(feed: _Feed) -> Any:
         if sink is None:
             return await model.ainvoke(list(messages), config=_UNSTREAMED)
-        whole: Any = None
-        async for chunk in model.astream(list(messages), config=_UNSTREAMED):
-            feed(chunk.text)
-            whole = chunk if whole is None else whole + chunk
-        return whole if whole is not None else AIMessage("")
+        async for _ in ShownReply(inner=model, feed=feed, sink=sink).astream(list(messages)):
+            pass  # the pieces went into the sink as they came
+        return AIMessage(feed.raw)
 
     async def attempt() -> Any:
         bound = attempts.next_bound()
@@ -263,6 +265,7 @@ class _Feed:
     def __init__(self, sink: TextSink | None) -> None:
         self.sink = sink
         self.lock = threading.Lock()
+        self.raw = ""  # the attempt's whole answer, as written
 
     @classmethod
     @contextmanager
@@ -280,6 +283,7 @@ class _Feed:
     def __call__(self, piece: str) -> None:
         with self.lock:
             if self.sink is not None and piece:
+                self.raw += piece
                 self.sink.feed(piece)
 
 

@@ -25,6 +25,7 @@ from langgraph.runtime import Runtime, get_runtime
 from emostage.context import Context, resolve_context
 from emostage.models.ask import NodeRun, SchemaT, structured_call, text_call
 from emostage.models.invoke import ANALYSIS_SHARE, Asking, CallPolicy, run_async, run_sync
+from emostage.models.shown import show_more
 from emostage.models.source import ModelSource
 from emostage.prompts.messages import DialogueView
 from emostage.safety import Resource
@@ -234,11 +235,16 @@ def drafted(
         appendix: Text appended to it verbatim (crisis resources).
         resources: The resources in the appendix, as data (for a reviewer).
     """
+    message_id = ""
     if step.reply is not None:
         step.reply.settle(message)
+        show_more(step.reply.take_fresh(), step.reply.message_id)
+        # After a replacement, `messages` clients get the stored reply as a new message.
+        message_id = "" if step.reply.replaced else step.reply.message_id
     return {
         "draft": message,
         "draft_shown": step.reply is not None,
+        "draft_id": message_id,
         "draft_appendix": appendix,
         "draft_resources": list(resources),
         "language": step.view.language,

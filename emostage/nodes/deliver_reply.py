@@ -19,6 +19,7 @@ from langgraph.types import interrupt
 
 from emostage.context import Context
 from emostage.conversation import Turn, reply_message
+from emostage.models.shown import show_more
 from emostage.nodes import DRAFT_CRISIS, Node
 from emostage.review import (
     ReviewDecision,
@@ -58,6 +59,7 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
         if record is None and state.draft_shown:
             if rest := reply[len(state.draft) :]:  # the crisis resources, as the last chunk
                 send(ReplyDelta(rest))
+                show_more([rest], state.draft_id)
         else:
             for chunk in sentence_chunks(reply):
                 send(ReplyDelta(chunk))
@@ -65,13 +67,14 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
         return {
             "response": reply,
             "dialogue": [Turn(role="counselor", content=reply)],
-            "messages": [reply_message(reply, _analysis(state))],
+            "messages": [reply_message(reply, _analysis(state), state.draft_id or None)],
             "messages_read": len(state.messages) + 1,
             "turns_shown": len(state.dialogue) + 1,
             "review": record,
             "draft": "",
             "draft_appendix": "",
             "draft_shown": False,
+            "draft_id": "",
             "draft_resources": [],
         }
 

@@ -44,16 +44,42 @@ def completion(content: str) -> dict[str, Any]:
     }
 
 
+def streamed(content: str) -> str:
+    """`content` as a streamed completion: server-sent events, a few words each."""
+    words = content.split(" ")
+    pieces = [" ".join(words[i : i + 3]) + " " for i in range(0, len(words), 3)]
+    pieces[-1] = pieces[-1].rstrip()
+    events = []
+    for piece in pieces:
+        delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+        events.append(
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": MODEL,
+                "choices": [delta],
+            }
+        )
+    events.append({**events[-1], "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    return "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+
+
 def answer(request: Request) -> Response:
-    """Like a schema-following server: JSON for a response_format, text otherwise."""
+    """Like a schema-following server: JSON for a response_format, text otherwise.
+
+    A request that asks to stream (a reply shown as it is written) gets server-sent events.
+    """
     body = request.get_json()
     schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
     if "phase" in schema.get("properties", {}):
-        content = json.dumps({"rationale": "still telling the story", "phase": "exploration"})
-    elif "emotions" in schema.get("properties", {}):
-        content = json.dumps({"emotions": [{"name": "exhaustion", "intensity": 4}]})
+        content = json.dumps({"why": "still telling the story", "phase": "exploration"})
+    elif "feel" in schema.get("properties", {}):
+        content = json.dumps({"feel": [{"n": "exhaustion", "i": 4}]})
     else:
         content = "That sounds exhausting. What has been the hardest part?"
+    if body.get("stream"):
+        return Response(streamed(content), content_type="text/event-stream")
     return Response(json.dumps(completion(content)), content_type="application/json")
 
 

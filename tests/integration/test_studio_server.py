@@ -83,7 +83,11 @@ def test_studio_sees_a_chat_graph(server: SyncLangGraphClient) -> None:
 def test_a_chat_thread_runs_by_messages_and_streams_only_the_reply(
     server: SyncLangGraphClient,
 ) -> None:
-    """What a chat front end does: send the new user message, stream `messages-tuple`."""
+    """What a chat front end does: send the new user message, stream `messages-tuple`.
+
+    The reply arrives sentence by sentence as it is written, under the id of the message
+    the thread stores, and adds up to it.
+    """
     thread = server.threads.create()["thread_id"]
     context = {"backend": "scripted"}
     for text in ("Work is crushing me.", "I cry on the way home."):
@@ -94,8 +98,11 @@ def test_a_chat_thread_runs_by_messages_and_streams_only_the_reply(
             )
         )
         streamed = [p.data[0] for p in parts if p.event == "messages"]
-        assert [m["type"] for m in streamed] == ["ai"]
-        assert streamed[0]["content"].startswith("(scripted test reply)")
+        assert {m["type"] for m in streamed} == {"AIMessageChunk"} and len(streamed) > 1
+        stored = server.threads.get_state(thread)["values"]["messages"][-1]  # type: ignore[call-overload]
+        assert {m["id"] for m in streamed} == {stored["id"]}
+        assert "".join(m["content"] for m in streamed) == stored["content"]
+        assert stored["content"].startswith("(scripted test reply)")
     values: Any = server.threads.get_state(thread)["values"]
     assert [m["type"] for m in values["messages"]] == ["human", "ai", "human", "ai"]
     assert values["messages"][-1]["content"] == values["response"]

@@ -23,6 +23,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from emostage import EmoStage, InputError, build_graph
 from emostage.conversation import METADATA_KEY, parse_dialogue
 from emostage.safety import crisis_resources
+from emostage.streaming import sentence_chunks
 from emostage.testing import SCRIPTED_REPLY, ScriptedChatModel
 
 SLEEP = "I haven't been sleeping since my job changed."
@@ -148,14 +149,31 @@ def test_bad_messages_are_one_typed_error(payload: Any, problem: str) -> None:
         chat_graph().invoke(payload)
 
 
-def test_analysis_calls_never_stream_as_chat_messages() -> None:
-    graph = chat_graph()
+def test_only_the_reply_streams_as_chat_messages_as_it_is_written() -> None:
+    graph = chat_graph(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "m"}}
     streamed = [
         message
-        for message, _ in graph.stream({"messages": [("user", SLEEP)]}, stream_mode="messages")
+        for message, _ in graph.stream(
+            {"messages": [("user", SLEEP)]}, config, stream_mode="messages"
+        )
     ]
-    # Only the delivered reply: no JSON analysis, no draft before delivery.
-    assert [(m.type, m.content) for m in streamed] == [("ai", SCRIPTED_REPLY)]
+    # The reply sentence by sentence, under the id of the message stored: no JSON
+    # analysis, no raw model output.
+    stored = last_ai(graph.get_state(config).values)
+    assert [m.content for m in streamed] == sentence_chunks(SCRIPTED_REPLY)
+    assert {m.id for m in streamed} == {stored.id}
+    assert "".join(str(m.content) for m in streamed) == stored.content
+
+
+def test_the_async_graph_streams_chat_messages_alike() -> None:
+    async def collect() -> list[Any]:
+        stream = chat_graph().astream({"messages": [("user", SLEEP)]}, stream_mode="messages")
+        return [message async for message, _ in stream]
+
+    streamed = asyncio.run(collect())
+    assert [m.content for m in streamed] == sentence_chunks(SCRIPTED_REPLY)
+    assert len({m.id for m in streamed}) == 1
 
 
 def test_the_async_graph_takes_messages_too() -> None:

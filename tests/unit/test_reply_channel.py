@@ -219,20 +219,22 @@ def test_any_model_answer_is_streamed_exactly_as_stored(answer: str) -> None:
     assert streamed.strip()
 
 
-def test_analysis_json_never_reaches_the_messages_stream() -> None:
-    graph = build_graph(ScriptedChatModel())
-    parts = list(
-        graph.stream(
-            InputState(dialogue=turns([{"role": "client", "content": CLIENT["en"]}])),
-            stream_mode="messages",
-        )
-    )
-    # Every model call is tagged nostream: what streams is the conversation's `messages`,
-    # the client's turn and the delivered reply, never an analysis or an undelivered draft.
-    assert [(m.type, m.content) for m, _ in parts] == [
-        ("human", CLIENT["en"]),
-        ("ai", SCRIPTED_REPLY),
-    ]
+@pytest.mark.parametrize("case", ["plain", "broken_stream", "empty_draft", "thinking"])
+def test_the_messages_stream_ends_on_the_stored_reply(case: str) -> None:
+    # What a chat front end on LangGraph Server reads: the reply as it is written, under
+    # the stored message's id. When shown text had to be taken back, the stored reply
+    # comes as a message of its own, complete.
+    graph = build_graph(make_model("en", case), checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "m"}}
+    payload = InputState(dialogue=turns([{"role": "client", "content": CLIENT["en"]}]))
+    parts = [m for m, _ in graph.stream(payload, config, stream_mode="messages")]
+    stored = graph.get_state(config).values["messages"][-1]
+    by_id: dict[str, str] = {}
+    assert parts[0].type == "human"  # the client's turn, read from the dialogue
+    for message in parts[1:]:
+        assert message.type in ("ai", "AIMessageChunk")  # never the analysis, never raw
+        by_id[str(message.id)] = by_id.get(str(message.id), "") + str(message.content)
+    assert by_id[str(stored.id)] == stored.content
 
 
 def test_the_reply_is_shown_sentence_by_sentence_while_it_is_written() -> None:
