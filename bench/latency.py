@@ -17,7 +17,7 @@ from rich.console import Console
 
 from bench.dialogues import dialogue
 from bench.outputs import typical_model
-from emostage import EmoStage
+from emostage import EmoStage, ReplyDelta
 from emostage.context import DEFAULT_MODEL
 from emostage.evaluation.examples import load_examples
 from emostage.evaluation.pipeline import generate_replies
@@ -40,13 +40,33 @@ LAYOUTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 ]
 
 
+def timed_turn(stage: EmoStage, history: list[Any], **settings: Any) -> dict[str, Any]:
+    """One turn's seconds, to its first text shown and in all, and its model calls."""
+    started = time.perf_counter()
+    first: list[float] = []
+
+    def on_text(_: ReplyDelta) -> None:
+        if not first:
+            first.append(time.perf_counter() - started)
+
+    reply = stage.respond(history, on_text=on_text, **settings)
+    total = time.perf_counter() - started
+    return {
+        "turn_s": total,
+        "first_text_s": first[0] if first else total,
+        "calls": sum(n.model_calls for n in reply.diagnostics.nodes),
+        "fallbacks": len(reply.diagnostics.fallbacks),
+    }
+
+
 def turn_latency(speed: ServerSpeed, turns: int) -> dict[str, dict[str, float]]:
-    """Median seconds per turn and to the reply's first token, per layout.
+    """Median seconds per turn and to the reply's first text shown, per layout.
 
     Each layout gets a fresh server and plays consecutive turns of one session, so the
     server's prefix cache behaves as it would in a live chat. The server also hosts a small
     analysis model, three times as fast as the drafting one (as a 1.5B model is to a 7B),
-    and a guard model as fast as that.
+    and a guard model as fast as that. The reply is shown as it is written (sentence by
+    sentence), so its first text comes before the turn ends.
     """
     small = dataclasses.replace(
         speed, prefill_tps=3 * speed.prefill_tps, decode_tps=3 * speed.decode_tps
@@ -56,19 +76,15 @@ def turn_latency(speed: ServerSpeed, turns: int) -> dict[str, dict[str, float]]:
     for name, options, settings in LAYOUTS:
         with FakeOllama(typical_model(), models=tuple(speeds), speed=speeds) as server:
             stage = EmoStage(ollama_host=server.url, **options)
-            totals, firsts = [], []
-            for turn in range(turns):
-                started = time.perf_counter()
-                first = None
-                for _ in stage.stream(dialogue(31 + 2 * turn), **settings):
-                    first = first or time.perf_counter() - started
-                totals.append(time.perf_counter() - started)
-                firsts.append(first or totals[-1])
+            runs = [timed_turn(stage, dialogue(31 + 2 * turn), **settings) for turn in range(turns)]
             prompt = sum(t.prompt_tokens for t, _ in server.served)
             cached = sum(t.cached_tokens for t, _ in server.served)
+        turn_s = statistics.median(r["turn_s"] for r in runs)
+        first_s = statistics.median(r["first_text_s"] for r in runs)
         found[name] = {
-            "turn_s": round(statistics.median(totals), 3),
-            "first_token_s": round(statistics.median(firsts), 3),
+            "turn_s": round(turn_s, 3),
+            "first_text_s": round(first_s, 3),
+            "first_text_share": round(first_s / turn_s, 2),
             "calls_per_turn": round(len(server.served) / turns, 2),
             "prompt_tokens_per_turn": round(prompt / turns),
             "cached_share": round(cached / prompt, 3) if prompt else 0.0,

@@ -11,7 +11,7 @@ from bench.dialogues import dialogue
 from emostage import EmoStage
 from emostage.testing import ScriptedChatModel
 
-TURNS = 200
+TURNS = 100
 
 
 def main() -> None:

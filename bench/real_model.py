@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import statistics
-import time
 from typing import Any
 
 from langchain_core.callbacks import get_usage_metadata_callback
 
 from bench.dialogues import dialogue
+from bench.latency import timed_turn
 from emostage import EmoStage
 from emostage.testing import ScriptedChatModel
 from emostage.testing.server_speed import approx_tokens
@@ -22,29 +22,34 @@ REAL_LAYOUTS: list[tuple[str, dict[str, Any]]] = [
 
 
 def embedded_model(turns: int, max_tokens: int) -> dict[str, dict[str, float]]:
-    """Per-turn wall time and prompt tokens evaluated and reused, per layout, on CPU.
+    """Per-turn wall time, first text, calls, and tokens evaluated, reused and decoded, on CPU.
 
-    The tiny base model writes until `max_tokens`, so every layout decodes alike and the
-    difference is the prompt work.
+    The reply is capped at `max_tokens`; each analysis at its schema's bound, so no turn is
+    cut off and asked again (`retries` counts the calls beyond one per node). The tiny base
+    model fills the analysis strings with filler, so how much it decodes varies with the
+    prompt: `decoded_per_turn` tells the layouts' decoding apart from their prompt work.
     """
     stage = EmoStage(backend="llamacpp", max_tokens=max_tokens, temperature=0.0)
     stage.respond(dialogue(31))  # load the model once, outside the timings
     found = {}
     for name, settings in REAL_LAYOUTS:
-        seconds, prompt, reused = [], 0, 0
+        runs, prompt, reused, decoded = [], 0, 0, 0
         for turn in range(turns):
             with get_usage_metadata_callback() as usage:
-                started = time.perf_counter()
-                stage.respond(dialogue(31 + 2 * turn), **settings)
-                seconds.append(time.perf_counter() - started)
+                runs.append(timed_turn(stage, dialogue(31 + 2 * turn), **settings))
             for counts in usage.usage_metadata.values():
                 prompt += counts["input_tokens"]
                 reused += counts.get("input_token_details", {}).get("cache_read", 0)
+                decoded += counts["output_tokens"]
+        nodes = 1 if settings.get("mode") == "baseline" else 3
         found[name] = {
-            "turn_s": round(statistics.median(seconds), 2),
+            "turn_s": round(statistics.median(r["turn_s"] for r in runs), 2),
+            "first_text_s": round(statistics.median(r["first_text_s"] for r in runs), 2),
+            "retries": sum(r["calls"] - nodes for r in runs),
             "prompt_tokens_per_turn": round(prompt / turns),
             "evaluated_per_turn": round((prompt - reused) / turns),
             "reused_per_turn": round(reused / turns),
+            "decoded_per_turn": round(decoded / turns),
         }
     base = found["baseline"]["turn_s"]
     for row in found.values():

@@ -48,7 +48,8 @@ from emostage.streaming import ReplyDelta, delta_of
 INTERRUPT = "__interrupt__"  # where LangGraph's output holds a paused run's interrupts
 OnStage = Callable[[frozenset[str]], None]
 OnText = Callable[[ReplyDelta], None]
-_MODES: Any = ["values", "updates", "tasks", "custom"]
+_MODES: Any = ["values", "updates", "custom"]
+_MODES_WITH_STAGES: Any = [*_MODES, "tasks"]  # only when someone is told the stages
 
 
 class EmoStageGraph(CompiledStateGraph[State, Context, InputState, OutputState]):
@@ -199,9 +200,10 @@ class Run:
         """The run's config: its thread."""
         return thread_config(self.thread_id)
 
-    def options(self) -> dict[str, Any]:
-        """What `stream` takes besides the input and config."""
-        return {"context": self.context, "durability": self.durability, "stream_mode": _MODES}
+    def options(self, *, stages: bool = False) -> dict[str, Any]:
+        """What `stream` takes besides the input and config (`stages`: the tasks mode too)."""
+        modes = _MODES_WITH_STAGES if stages else _MODES
+        return {"context": self.context, "durability": self.durability, "stream_mode": modes}
 
 
 class Events:
@@ -255,7 +257,8 @@ def run_turn(
     """Carry `run` out, blocking; tell its stages and reply as they come."""
     events = Events(on_stage, on_text)
     try:
-        for mode, chunk in graph.stream(run.payload, run.config, **run.options()):
+        options = run.options(stages=on_stage is not None)
+        for mode, chunk in graph.stream(run.payload, run.config, **options):
             events.read(mode, chunk)
     except BaseException:
         events.failed()
@@ -273,7 +276,8 @@ async def arun_turn(
     """`run_turn` on the event loop."""
     events = Events(on_stage, on_text)
     try:
-        async for mode, chunk in graph.astream(run.payload, run.config, **run.options()):
+        options = run.options(stages=on_stage is not None)
+        async for mode, chunk in graph.astream(run.payload, run.config, **options):
             events.read(mode, chunk)
     except BaseException:
         events.failed()

@@ -9,10 +9,11 @@ as, or formatted into, a template.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import cast
+from typing import TypeVar, cast
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
@@ -23,29 +24,53 @@ from emostage.languages import Language, detect_language
 from emostage.prompts import PromptSet, load_prompts
 from emostage.prompts.phases import Taxonomy
 
+T = TypeVar("T")
+
 
 def transcript(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> str:
     r"""The windowed dialogue, one labelled line per turn, the turn's text quoted.
 
     Each text is a JSON string literal: a newline becomes `\n` and a quote `\"`, so no
     text can end its own line or quote and start a line that looks like another speaker's.
-    Every line that begins with a label is a real turn.
+    Every line that begins with a label is a real turn. Built once per dialogue and window:
+    every call of a turn starts with it.
     """
-    kept, omitted = window(
-        turns, context.opening_turns, context.recent_turns, step=max(1, context.recent_turns // 2)
+    spoken = tuple((turn.role, turn.content) for turn in turns)
+    key = (spoken, id(prompts), context.opening_turns, context.recent_turns, context.max_turn_chars)
+    with _BUILT_LOCK:
+        if (built := _BUILT.get(key)) is not None and built[0] is prompts:
+            return built[1]
+    text = _transcript(spoken, prompts, context)
+    with _BUILT_LOCK:
+        _BUILT[key] = (prompts, text)
+        while len(_BUILT) > _BUILT_KEPT:
+            _BUILT.pop(next(iter(_BUILT)))
+    return text
+
+
+# The last few transcripts built: a turn's calls (phase, perspective, draft) share one.
+_BUILT: dict[tuple[object, ...], tuple[PromptSet, str]] = {}
+_BUILT_KEPT = 16
+_BUILT_LOCK = threading.Lock()
+
+
+def _transcript(spoken: Sequence[tuple[str, str]], prompts: PromptSet, context: Context) -> str:
+    opening, recent, max_chars = (
+        context.opening_turns,
+        context.recent_turns,
+        context.max_turn_chars,
     )
+    kept, omitted = window(spoken, opening, recent, step=max(1, recent // 2))
     lines = [prompts.transcript_header, ""]
-    for index, turn in enumerate(kept):
-        if omitted and index == context.opening_turns:
+    for index, (role, content) in enumerate(kept):
+        if omitted and index == opening:
             lines.append(prompts.omitted_turns.format(count=omitted))
-        label = getattr(prompts.labels, turn.role)
-        lines.append(label + ": " + quoted(shorten(turn.content, context.max_turn_chars)))
+        label = getattr(prompts.labels, role)
+        lines.append(label + ": " + quoted(shorten(content, max_chars)))
     return "\n".join(lines)
 
 
-def window(
-    turns: Sequence[Turn], opening: int, recent: int, step: int = 1
-) -> tuple[list[Turn], int]:
+def window(turns: Sequence[T], opening: int, recent: int, step: int = 1) -> tuple[list[T], int]:
     """Keep the opening and at least `recent` of the latest turns of a long dialogue.
 
     The cut moves forward `step` turns at a time, so it stays put while the session grows

@@ -9,6 +9,9 @@ recorded), or `quiet_turns` client turns in a row pass with no sign of risk.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
@@ -41,10 +44,32 @@ def seeded_watch(earlier_client_turns: Sequence[str], quiet_turns: int) -> Safet
     """
     first = len(earlier_client_turns) - quiet_turns
     for number in range(len(earlier_client_turns), max(first, 0), -1):
-        found = screen_risk(earlier_client_turns[number - 1])
+        found = _screened_before(earlier_client_turns[number - 1])
         if found.level == "crisis":
             return SafetyWatch(crisis_turn=number, subject=found.subject, last_sign_turn=number)
     return None
+
+
+# Earlier turns' screens, by a digest of their text (never the text itself): a caller that
+# sends the whole dialogue every turn has them screened once, not on every turn after.
+_EARLIER: OrderedDict[bytes, RiskAssessment] = OrderedDict()
+_EARLIER_KEPT = 4096
+_EARLIER_LOCK = threading.Lock()
+
+
+def _screened_before(text: str) -> RiskAssessment:
+    """`screen_risk(text)`, remembered for the turns after (the screen is deterministic)."""
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    with _EARLIER_LOCK:
+        if (found := _EARLIER.get(key)) is not None:
+            _EARLIER.move_to_end(key)
+            return found
+    found = screen_risk(text)
+    with _EARLIER_LOCK:
+        _EARLIER[key] = found
+        if len(_EARLIER) > _EARLIER_KEPT:
+            _EARLIER.popitem(last=False)
+    return found
 
 
 def followed_up(
