@@ -32,11 +32,20 @@ def ask() -> str | None:
 
 def chat_turn(stage: EmoStage, session: str, line: str, store: str | None) -> None:
     """One turn: the stage shown while it runs, then the reply (after review, if asked)."""
-    try:  # the reply is shown once it is final and stored
+    # On a terminal the reply is shown as it is written (a failed turn takes it back);
+    # otherwise once it is final and stored.
+    streams = out.is_terminal
+    try:
         before = stage.graph.get_state(thread_config(session)).config["configurable"]
         turn = [{"role": "client", "content": line}]
         with ctrl_c_exits(session, line, store, before.get("checkpoint_id")):
-            reply = live_turn(stage.respond, dialogue=turn, thread_id=session)
+            reply = live_turn(
+                stage.respond,
+                show_text=streams,
+                prefix=COUNSELOR,
+                dialogue=turn,
+                thread_id=session,
+            )
     except store_failures() as exc:  # e.g. the disk is full: the words must not vanish
         say(out, f"not saved: {line}")
         raise StoreError(
@@ -44,8 +53,9 @@ def chat_turn(stage: EmoStage, session: str, line: str, store: str | None) -> No
             "was not stored and no reply was shown. Free some space and try again."
         ) from None
     if reply.pending_review is not None:
-        reply = reviewed(stage, session, reply.pending_review)
-    show_reply(reply)
+        show_reply(reviewed(stage, session, reply.pending_review))
+    else:
+        show_reply(reply, shown=streams)
 
 
 def finish_cut_off(stage: EmoStage, session: str, store: str | None) -> None:
@@ -106,10 +116,14 @@ def interrupted(session: str, line: str, store: str | None, before: str | None) 
     exit_now(130)
 
 
-def show_reply(reply: Reply) -> None:
-    """The counselor's reply, its phase or `(crisis)`, and any fallback warning."""
-    out.print("[bold magenta]counselor>[/] ", end="")
-    say(out, reply.response)
+COUNSELOR = "[bold magenta]counselor>[/] "
+
+
+def show_reply(reply: Reply, *, shown: bool = False) -> None:
+    """The counselor's reply (unless `shown` as it was written), its phase, any warning."""
+    if not shown:
+        out.print(COUNSELOR, end="")
+        say(out, reply.response)
     # plan_reply's routing decides what a crisis turn is; the label follows it.
     crisis = any(report.node == DRAFT_CRISIS for report in reply.diagnostics.nodes)
     say(out, f"({'crisis' if crisis else reply.phase or '-'})", "dim")

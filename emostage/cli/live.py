@@ -50,13 +50,16 @@ def stage_label(nodes: frozenset[str]) -> str:
     return ", ".join(dict.fromkeys(labels))
 
 
-def live_turn(run: Callable[..., T], *, show_text: bool = False, **arguments: Any) -> T:
+def live_turn(
+    run: Callable[..., T], *, show_text: bool = False, prefix: str = "", **arguments: Any
+) -> T:
     """Run `run(**arguments, on_stage=...)` under a spinner that names the stage.
 
     With `show_text`, the reply is shown on stdout as it is written (the spinner ends at
-    its first chunk), and redrawn when it is replaced.
+    its first chunk, `prefix` comes before it), and redrawn when it is replaced.
     """
     reply = Live(Text(), console=out, auto_refresh=False)
+    head = Text.from_markup(prefix)
     with err.status(stage_label(frozenset({READ_MESSAGES})), spinner="dots") as status:
 
         def on_stage(nodes: frozenset[str]) -> None:
@@ -69,7 +72,7 @@ def live_turn(run: Callable[..., T], *, show_text: bool = False, **arguments: An
                 status.stop()
                 reply.start()
             shown.plain = delta.apply(shown.plain)
-            reply.update(shown, refresh=True)
+            reply.update(Text.assemble(head, shown), refresh=True)
 
         if show_text:
             arguments["on_text"] = on_text

@@ -49,3 +49,35 @@ def test_respond_on_a_terminal_shows_the_stage_then_the_reply(tmp_path: Path) ->
     shown_stages = [label for label in STAGE_LABELS if label in text]
     assert shown_stages, text  # the spinner named a stage (which ones depends on timing)
     assert "(scripted test reply)" in text and "phase:" in text
+
+
+def test_chat_on_a_terminal_shows_the_reply_as_it_is_written(tmp_path: Path) -> None:
+    controller, terminal = pty.openpty()
+    process = start_emostage(
+        "chat",
+        "--store",
+        str(tmp_path / "sessions.sqlite"),
+        env={"EMOSTAGE_BACKEND": "scripted", "TERM": "xterm", "COLUMNS": "200"},
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    shown, asked = b"", False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and b"(exploration)" not in shown:
+        ready, _, _ = select.select([controller], [], [], 1.0)
+        if ready:
+            shown += os.read(controller, 4096)
+        if b"you>" in shown and not asked:
+            os.write(controller, b"I haven't slept since my job changed.\n")
+            asked = True
+    os.write(controller, b"/quit\n")
+    assert process.wait(timeout=30) == 0
+    os.close(controller)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode("utf-8", "replace"))
+    # The first sentence was drawn alone, then redrawn with the second: shown as written.
+    first = "counselor> (scripted test reply) That sounds really hard. \r"
+    assert first in text, text
+    whole = "counselor> (scripted test reply) That sounds really hard. Could you tell me more?"
+    assert text.index(first) < text.index(whole) < text.index("(exploration)")
