@@ -61,8 +61,18 @@ def test_the_benchmark_smoke_run_reports_every_goal(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     results = (tmp_path / "results.md").read_text("utf-8")
-    for goal in ("1. framework overhead", "2. turn time", "3. turn time", "4. prompt tokens"):
-        assert goal in results
-    assert "5. eval throughput" in results and "quick smoke run" in results
-    assert "6. 50 concurrent `arespond`" in results
+    goals = [
+        "1. turn / baseline, simulated server",
+        "2. turn / baseline, small analysis model",
+        "3. turn / baseline, embedded model on CPU, no retries",
+        "4. first text shown",
+        "5. framework overhead",
+        "6. 50 concurrent `arespond`",
+        "7. analysis tokens decoded per turn",
+        "8. prompt tokens past the window",
+        "9. eval throughput",
+    ]
+    for goal in goals:
+        assert f"| {goal}" in results, goal
+    assert "quick smoke run" in results
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")

@@ -113,11 +113,27 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         with self._lock:
+            cached = self._llama.input_ids[: self._llama.n_tokens].tolist()
             request = self._request(messages, stop, kwargs)
-            for part in self._llama.create_chat_completion(**request, stream=True):
-                text = part["choices"][0]["delta"].get("content") or ""
-                if text:
-                    yield self._token(text, run_manager)
+            parts = self._llama.create_chat_completion(**request, stream=True)
+            written = 0
+            try:
+                for part in parts:
+                    written += 1  # a part a token
+                    if text := part["choices"][0]["delta"].get("content") or "":
+                        yield self._token(text, run_manager)
+                    # Between tokens, the call's deadline ends it (a logits processor cannot:
+                    # llama.cpp swallows what it raises).
+                    if (bound := current_call()) is not None and bound.expired():
+                        raise bound.timeout_error()
+            finally:
+                parts.close()
+            prompt_tokens = max(self._llama.n_tokens - written, 0)
+            prompt = self._llama.input_ids[:prompt_tokens].tolist()
+        counts = {"prompt_tokens": prompt_tokens, "completion_tokens": written}
+        counts["total_tokens"] = prompt_tokens + written
+        usage = _usage({"usage": counts}, reused=common_prefix_length(cached, prompt))
+        yield self._counted(usage)
 
     def _request(
         self, messages: Sequence[BaseMessage], stop: list[str] | None, options: dict[str, Any]

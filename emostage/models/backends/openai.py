@@ -68,6 +68,7 @@ def build_openai(context: Context) -> BaseChatModel:
         api_key=os.environ.get("OPENAI_API_KEY") or _NO_KEY,
         temperature=context.temperature,
         max_tokens=context.max_tokens,
+        stream_usage=True,  # a streamed reply still reports its token counts
         timeout=context.request_timeout_s,
         max_retries=0,  # EmoStage retries transient faults itself, for every backend
         http_client=httpx.Client(transport=BoundedTransport(), timeout=context.request_timeout_s),

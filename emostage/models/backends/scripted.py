@@ -96,6 +96,7 @@ class ScriptedChatModel(SchemaGuidedChatModel):
         text = self._answer(messages, _schema_name(kwargs))
         for index, word in enumerate(text.split(" ")):
             yield self._token((" " if index else "") + word, run_manager)
+        yield self._counted(_usage(messages, text))
 
     async def _agenerate(
         self,
@@ -121,6 +122,7 @@ class ScriptedChatModel(SchemaGuidedChatModel):
             if run_manager:
                 await run_manager.on_llm_new_token(piece, chunk=chunk)
             yield chunk
+        yield self._counted(_usage(messages, text))
 
     def _answer(self, messages: Sequence[BaseMessage], schema: str | None) -> str:
         with self._lock:

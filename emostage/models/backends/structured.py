@@ -96,6 +96,14 @@ class SchemaGuidedChatModel(BaseChatModel):
         message = AIMessage(text, usage_metadata=usage, response_metadata={"model_name": name})
         return ChatResult(generations=[ChatGeneration(message=message)])
 
+    def _counted(self, usage: UsageMetadata) -> ChatGenerationChunk:
+        """The last chunk of a streamed answer: no text, its token counts, named by model."""
+        name = str(getattr(self, "model", self._llm_type))
+        message = AIMessageChunk(
+            content="", usage_metadata=usage, response_metadata={"model_name": name}
+        )
+        return ChatGenerationChunk(message=message)
+
     @staticmethod
     def _token(text: str, run_manager: CallbackManagerForLLMRun | None) -> ChatGenerationChunk:
         """A streamed piece of text, announced to callbacks so graph streaming sees it."""
