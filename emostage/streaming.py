@@ -157,15 +157,17 @@ class StreamCleaner:
         ends = _chunk_ends(pending)
         if not ends and len(pending) > HOLD_LIMIT_CHARS:
             ends = [len(pending) - CHUNK_WAIT_CHARS]
-        if ends:
-            self._send(ReplyDelta(pending[: ends[-1]]))
+        start = 0
+        for end in ends:  # a delta a sentence, however many one piece completes
+            self._send(ReplyDelta(pending[start:end]))
+            start = end
 
     def finish(self) -> str:
         """Send the rest of the answer, cleaned; return the whole clean reply."""
         final = clean_reply(self.raw, self.labels)
         if final.startswith(self.shown):
-            if rest := final[len(self.shown) :]:
-                self._send(ReplyDelta(rest))
+            for chunk in sentence_chunks(final[len(self.shown) :]):
+                self._send(ReplyDelta(chunk))
         else:
             self._send(ReplyDelta(final, replace=True))
         return final

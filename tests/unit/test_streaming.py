@@ -101,3 +101,12 @@ def test_settling_appends_or_replaces() -> None:
     assert [d.text for d in deltas] == sentence_chunks("Fallback. Take your time.")
     cleaner.settle("Other.")
     assert deltas[-1] == ReplyDelta("Other.", replace=True) and cleaner.replaced
+
+
+def test_an_answer_that_arrives_in_one_piece_is_still_sent_by_sentence() -> None:
+    answer = "眠れないんですね。それはつらいですね。どんなことが一番気になりますか？"
+    deltas, final = streamed([answer])
+    assert [d.text for d in deltas] == sentence_chunks(answer) and len(deltas) == 3
+    assert final == answer
+    deltas, _ = streamed(["I hear you. ", "That is a lot. And then? Tell me."])
+    assert [d.text for d in deltas] == ["I hear you. ", "That is a lot. ", "And then? ", "Tell me."]
