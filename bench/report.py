@@ -85,7 +85,13 @@ def _markdown(results: dict[str, Any], chart: str) -> str:
         f"{', '.join(str(n) for n in lengths if n >= 90)} messages | {_met(spread <= 0.10)} |",
         f"| 9. eval throughput at concurrency k ≤ {slots} slots | ≥ 0.8·k × (k = 1) | "
         + ", ".join(f"k={k.rsplit(' ', 1)[1]}: {r['speedup']}×" for k, r in harness.items())
-        + " (baseline system: one call per reply)"
+        + " (the harness, with the baseline system: one call per reply; EmoStage's own replies: "
+        + ", ".join(
+            f"k={k.rsplit(' ', 1)[1]}: {r['speedup']}×"
+            for k, r in throughput.items()
+            if k.startswith("emostage")
+        )
+        + ")"
         + f" | {_met(all(r['speedup'] >= r['goal'] for r in scaled))} |",
         "",
         f"![results]({chart})",
