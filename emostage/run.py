@@ -240,7 +240,7 @@ class Events:
     def failed(self) -> None:
         """The run failed: retract whatever of its reply was shown."""
         if self.shown:
-            self.show(ReplyDelta("", replace=True))
+            self.show(ReplyDelta("", replaces=True))
 
     def result(self) -> dict[str, Any]:
         """The run's output, with its pauses."""

@@ -3,7 +3,7 @@
 One home for the streamed reply, and for its invariant: **what was shown equals what is
 stored, byte for byte.**
 - `ReplyDelta` is what a client receives: text to append to the reply shown so far, or
-  (`replace`) text that replaces all of it. `shown_text` applies a run of deltas; the
+  (`replaces`) text that replaces all of it. `shown_text` applies a run of deltas; the
   result is the stored reply.
 - `clean_reply` is the one definition of a clean reply: no thinking block, no speaker
   label, no wrapping quotes.
@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 REPLY_KEY = "emostage_reply"
@@ -40,25 +39,46 @@ HOLD_LIMIT_CHARS = 400
 STREAM_LIMIT_CHARS = 16_384
 
 
-@dataclass(frozen=True)
-class ReplyDelta:
-    """A change to the reply a client shows.
+class ReplyDelta(str):
+    """A change to the reply a client shows: a string, the text it adds.
 
-    Attributes:
-        text: Text to append, or (with `replace`) the reply's whole text from now on.
-        replace: Discard what was shown of this reply and show `text` instead.
+    Most deltas append: joined, they are the reply (`"".join(stage.stream(...))`). A delta
+    that `replaces` discards what was shown of the reply and shows its text instead; it is
+    sent only when shown text must change (a draft that falls back after part of it was
+    shown, a retry that writes something else, a turn that fails). `shown_text` applies
+    any run of deltas.
     """
 
-    text: str
-    replace: bool = False
+    replaces: bool
+
+    def __new__(cls, text: str = "", *, replaces: bool = False) -> ReplyDelta:
+        """A delta of `text`; with `replaces`, the reply's whole text from now on."""
+        delta = super().__new__(cls, text)
+        delta.replaces = replaces
+        return delta
+
+    @property
+    def text(self) -> str:
+        """The delta's text, as a plain string."""
+        return str(self)
 
     def apply(self, shown: str) -> str:
         """The reply shown after this delta, given what was shown before it."""
-        return self.text if self.replace else shown + self.text
+        return self.text if self.replaces else shown + self.text
 
     def event(self) -> dict[str, str]:
         """This delta as a custom stream event."""
-        return {REPLACE_KEY if self.replace else REPLY_KEY: self.text}
+        return {REPLACE_KEY if self.replaces else REPLY_KEY: self.text}
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ReplyDelta):
+            return self.text == other.text and self.replaces == other.replaces
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+    def __repr__(self) -> str:
+        return f"ReplyDelta({self.text!r}{', replaces=True' if self.replaces else ''})"
 
 
 def delta_of(event: Any) -> ReplyDelta | None:
@@ -67,7 +87,7 @@ def delta_of(event: Any) -> ReplyDelta | None:
         if isinstance(text := event.get(REPLY_KEY), str):
             return ReplyDelta(text)
         if isinstance(text := event.get(REPLACE_KEY), str):
-            return ReplyDelta(text, replace=True)
+            return ReplyDelta(text, replaces=True)
     return None
 
 
@@ -169,7 +189,7 @@ class StreamCleaner:
             for chunk in sentence_chunks(final[len(self.shown) :]):
                 self._send(ReplyDelta(chunk))
         else:
-            self._send(ReplyDelta(final, replace=True))
+            self._send(ReplyDelta(final, replaces=True))
         return final
 
     def settle(self, text: str) -> None:
@@ -182,12 +202,14 @@ class StreamCleaner:
         elif text.startswith(self.shown):
             self._send(ReplyDelta(text[len(self.shown) :]))
         else:
-            self._send(ReplyDelta(text, replace=True))
+            self._send(ReplyDelta(text, replaces=True))
 
     def restart(self) -> None:
-        """Forget the answer so far (a new attempt begins); retract what it showed."""
-        if self.shown:
-            self._send(ReplyDelta("", replace=True))
+        """A new attempt begins: forget its answer so far, keep what was shown.
+
+        What was shown stays while the new answer repeats it (a stream cut off and asked
+        again); where it writes something else, `finish` replaces it.
+        """
         self.pieces, self.length = [], 0
 
     def take_fresh(self) -> list[str]:
@@ -196,7 +218,7 @@ class StreamCleaner:
         return fresh
 
     def _send(self, delta: ReplyDelta) -> None:
-        if delta.replace:
+        if delta.replaces:
             self.replaced = True
         else:
             self.fresh.append(delta.text)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import copy_context
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
@@ -28,7 +28,7 @@ from tenacity import AsyncRetrying, RetryCallState, Retrying, wait_exponential_j
 from emostage.context import Context
 from emostage.errors import EmoStageError, TransientModelError
 from emostage.models.deadline import CallBound, CallWindow, TurnTimeoutError, bounded_call
-from emostage.models.shown import ShownReply
+from emostage.models.shown import ShownReply, TextSink
 from emostage.models.source import server_error
 
 T = TypeVar("T")
@@ -76,21 +76,6 @@ class CallPolicy:
             context.max_response_bytes,
             turn_share,
         )
-
-
-class TextSink(Protocol):
-    """Where a streamed answer goes as it is written (`emostage.streaming.StreamCleaner`)."""
-
-    message_id: str
-
-    def take_fresh(self) -> list[str]:
-        """Text appended to the shown reply since the last call."""
-
-    def feed(self, piece: str) -> None:
-        """Take the next piece of the answer."""
-
-    def restart(self) -> None:
-        """A new attempt begins: forget the pieces so far."""
 
 
 @dataclass(frozen=True)
@@ -212,9 +197,10 @@ def invoke_reliably(
     def call(feed: _Feed) -> Any:
         if sink is None:
             return model.invoke(list(messages), config=_UNSTREAMED)
-        for _ in ShownReply(inner=model, feed=feed, sink=sink).stream(list(messages)):
+        shown = ShownReply(inner=model, feed=feed, sink=sink, message_id=sink.message_id)
+        for _ in shown.stream(list(messages)):
             pass  # the pieces went into the sink as they came
-        return AIMessage(feed.raw)
+        return AIMessage(sink.raw)
 
     def attempt() -> Any:
         bound = attempts.next_bound()
@@ -239,9 +225,10 @@ async def ainvoke_reliably(
     async def call(feed: _Feed) -> Any:
         if sink is None:
             return await model.ainvoke(list(messages), config=_UNSTREAMED)
-        async for _ in ShownReply(inner=model, feed=feed, sink=sink).astream(list(messages)):
+        shown = ShownReply(inner=model, feed=feed, sink=sink, message_id=sink.message_id)
+        async for _ in shown.astream(list(messages)):
             pass  # the pieces went into the sink as they came
-        return AIMessage(feed.raw)
+        return AIMessage(sink.raw)
 
     async def attempt() -> Any:
         bound = attempts.next_bound()
@@ -265,7 +252,6 @@ class _Feed:
     def __init__(self, sink: TextSink | None) -> None:
         self.sink = sink
         self.lock = threading.Lock()
-        self.raw = ""  # the attempt's whole answer, as written
 
     @classmethod
     @contextmanager
@@ -283,7 +269,6 @@ class _Feed:
     def __call__(self, piece: str) -> None:
         with self.lock:
             if self.sink is not None and piece:
-                self.raw += piece
                 self.sink.feed(piece)
 
 

@@ -4,14 +4,15 @@ Every model call runs tagged `nostream`: raw model output (analysis JSON, labels
 thinking, an answer about to be retried) never reaches a client. A draft that is shown as
 it is written runs inside `ShownReply`, a chat model that is streamed untagged and yields
 only the clean chunks the client is shown (`emostage.streaming.StreamCleaner`), under the
-id of the reply message that `deliver_reply` stores. A chat front end on LangGraph Server
-(agent-chat-ui) thus draws the reply as it is written, and the stored message, arriving
-in the state under the same id, settles it: a replacement is the stored text.
+id of the reply message that `deliver_reply` stores; `show_more` adds what is shown after
+the model has ended (the last sentence, a fallback, the crisis resources). A chat front
+end on LangGraph Server (agent-chat-ui) thus draws the reply as it is written, and the
+stored message, arriving in the state under the same id, settles it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -22,19 +23,77 @@ from langgraph.constants import TAG_NOSTREAM
 from pydantic import ConfigDict
 
 
-class ShownSink(Protocol):
-    """What `ShownReply` reads of the reply's sink."""
+class TextSink(Protocol):
+    """Where a streamed answer goes as it is written (`emostage.streaming.StreamCleaner`)."""
 
     message_id: str
+
+    @property
+    def raw(self) -> str:
+        """The answer so far, as written."""
+
+    def feed(self, piece: str) -> None:
+        """Take the next piece of the answer."""
+
+    def restart(self) -> None:
+        """A new attempt begins: forget the pieces so far."""
 
     def take_fresh(self) -> list[str]:
         """Text appended to the shown reply since the last call."""
 
-    def finish(self) -> str:
-        """Show the rest of the answer; return it whole, cleaned."""
+
+class _StreamedOnly(BaseChatModel):
+    """A chat model that is only ever streamed, under one message id."""
+
+    message_id: str
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        raise NotImplementedError(f"{type(self).__name__} is only streamed")
+
+    def _chunk(self, text: str, *, last: bool = False) -> ChatGenerationChunk:
+        """A chunk of the reply message; the last one marked as the last.
+
+        Marked, so that LangChain adds no empty chunk under an id of its own: that would
+        reach `messages` clients as a stray message.
+        """
+        message = AIMessageChunk(
+            content=text, id=self.message_id, chunk_position="last" if last else None
+        )
+        return ChatGenerationChunk(message=message)
 
 
-class ShownReply(BaseChatModel):
+class _HeldBack:
+    """Yields a stream's chunks one behind, so that the last can be marked as the last."""
+
+    def __init__(self, model: _StreamedOnly) -> None:
+        self.model = model
+        self.held: ChatGenerationChunk | None = None
+
+    def push(self, chunks: Iterator[ChatGenerationChunk]) -> Iterator[ChatGenerationChunk]:
+        """Hold the newest of `chunks`; yield the one held before each."""
+        for chunk in chunks:
+            if self.held is not None:
+                yield self.held
+            self.held = chunk
+
+    def flush(self) -> Iterator[ChatGenerationChunk]:
+        """The chunk held, unmarked (the stream failed: what was shown still counts)."""
+        if self.held is not None:
+            yield self.held
+
+    def last(self) -> ChatGenerationChunk:
+        """The chunk held, marked as the last (an empty one if none: a stream yields one)."""
+        text = self.held.message.text if self.held is not None else ""
+        return self.model._chunk(text, last=True)
+
+
+class ShownReply(_StreamedOnly):
     """`inner`'s answer, streamed as the clean chunks shown of it (see the module doc).
 
     Attributes:
@@ -52,15 +111,6 @@ class ShownReply(BaseChatModel):
     def _llm_type(self) -> str:
         return "emostage-shown-reply"
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        raise NotImplementedError("ShownReply is only streamed")
-
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -68,18 +118,14 @@ class ShownReply(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        config: Any = {"tags": [TAG_NOSTREAM], "callbacks": _children(run_manager)}
-        held = None
-        for chunk in self.inner.stream(messages, config=config):
-            for shown in self._shown(chunk.text):
-                if held is not None:
-                    yield held
-                held = shown
-        for shown in self._shown(None):
-            if held is not None:
-                yield held
-            held = shown
-        yield self._last(held)
+        held = _HeldBack(self)
+        try:
+            for chunk in self.inner.stream(messages, config=_untagged_child(run_manager)):
+                yield from held.push(self._shown(chunk.text))
+        except Exception:  # not on a close or a cancellation: nobody reads on
+            yield from held.flush()
+            raise
+        yield held.last()
 
     async def _astream(
         self,
@@ -88,64 +134,35 @@ class ShownReply(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        config: Any = {"tags": [TAG_NOSTREAM], "callbacks": _children(run_manager)}
-        held = None
-        async for chunk in self.inner.astream(messages, config=config):
-            for shown in self._shown(chunk.text):
-                if held is not None:
-                    yield held
-                held = shown
-        for shown in self._shown(None):
-            if held is not None:
-                yield held
-            held = shown
-        yield self._last(held)
+        held = _HeldBack(self)
+        try:
+            async for chunk in self.inner.astream(messages, config=_untagged_child(run_manager)):
+                for shown in held.push(self._shown(chunk.text)):
+                    yield shown
+        except Exception:
+            for shown in held.flush():
+                yield shown
+            raise
+        yield held.last()
 
-    def _shown(self, piece: str | None) -> Iterator[ChatGenerationChunk]:
-        """Feed one piece of the answer (None: it ended); the chunks shown, as message chunks.
+    def _shown(self, piece: str) -> Iterator[ChatGenerationChunk]:
+        """Feed one piece of the answer; yield the chunks it made shown.
 
         LangChain announces each to the callbacks, and so to LangGraph's `messages` stream.
         """
-        if piece is None:
-            self.sink.finish()  # the last sentence; asking again later shows nothing more
-        else:
-            self.feed(piece)
+        self.feed(piece)
         for text in self.sink.take_fresh():
-            yield ChatGenerationChunk(message=AIMessageChunk(content=text, id=self.sink.message_id))
-
-    def _last(self, chunk: ChatGenerationChunk | None) -> ChatGenerationChunk:
-        """The stream's last chunk (empty if nothing was shown yet), marked so.
-
-        Marked, LangChain adds no empty last chunk under an id of its own; and a stream
-        must yield at least one chunk.
-        """
-        text = chunk.message.text if chunk is not None else ""
-        return ChatGenerationChunk(
-            message=AIMessageChunk(content=text, id=self.sink.message_id, chunk_position="last")
-        )
+            yield self._chunk(text)
 
 
-class ShownText(BaseChatModel):
-    """Text EmoStage adds to a reply already shown: the crisis resources.
-
-    Streamed under the reply's message id, so that a `messages` client appends it too.
-    """
+class ShownText(_StreamedOnly):
+    """Text shown of a reply after its model has ended, under the reply's message id."""
 
     texts: list[str]
-    message_id: str
 
     @property
     def _llm_type(self) -> str:
         return "emostage-shown-text"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        raise NotImplementedError("ShownText is only streamed")
 
     def _stream(
         self,
@@ -154,10 +171,8 @@ class ShownText(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for index, text in enumerate(self.texts):
-            last = "last" if index == len(self.texts) - 1 else None
-            message = AIMessageChunk(content=text, id=self.message_id, chunk_position=last)
-            yield ChatGenerationChunk(message=message)
+        for index, text in enumerate(self.texts, 1):
+            yield self._chunk(text, last=index == len(self.texts))
 
 
 def show_more(texts: list[str], message_id: str) -> None:
@@ -167,6 +182,7 @@ def show_more(texts: list[str], message_id: str) -> None:
             pass
 
 
-def _children(run_manager: Any) -> Sequence[Any] | Any:
-    """The callbacks the inner call inherits (None without a run manager)."""
-    return run_manager.get_child() if run_manager is not None else None
+def _untagged_child(run_manager: Any) -> Any:
+    """The inner call's config: tagged `nostream`, under this run's callbacks."""
+    callbacks = run_manager.get_child() if run_manager is not None else None
+    return {"tags": [TAG_NOSTREAM], "callbacks": callbacks}

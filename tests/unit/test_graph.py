@@ -175,7 +175,7 @@ def test_reports_of_a_thread_describe_the_latest_turn_only(english_dialogue: lis
 def test_stream_yields_the_reply_sentence_by_sentence(english_dialogue: list[Turn]) -> None:
     deltas = list(EmoStage(ScriptedChatModel()).stream(english_dialogue))
     assert [d.text for d in deltas] == sentence_chunks(SCRIPTED_REPLY) and len(deltas) > 1
-    assert not any(d.replace for d in deltas) and shown_text(deltas) == SCRIPTED_REPLY
+    assert not any(d.replaces for d in deltas) and shown_text(deltas) == SCRIPTED_REPLY
 
 
 def test_arespond_matches_respond(english_dialogue: list[Turn]) -> None:

@@ -43,6 +43,7 @@ CRISIS = {
 }
 LANGUAGES: list[Language] = ["ja", "zh", "en"]
 TWO_SENTENCES = "Thank you for telling me. That sounds so hard, and you kept going."
+OTHER_REPLY = "I am here with you. What happened today?"
 
 
 def turns(dialogue: list[dict[str, str]]) -> list[Turn]:
@@ -86,6 +87,7 @@ def script(language: Language, case: str) -> dict[str, Any]:
         "thinking": {"defaults": {"text": "<think>plan the reply</think>\nI hear you."}},
         "quote_not_closing": {"defaults": {"text": '"No" is a full answer. Take your time.'}},
         "broken_stream": {},
+        "broken_then_other": {},
         "empty_draft": {"defaults": {"text": "   "}},
         "html_analysis": {
             "defaults": {"PhaseAssessment": "<html>502</html>", "Perspective": "<html>"}
@@ -105,8 +107,10 @@ def script(language: Language, case: str) -> dict[str, Any]:
 
 
 def make_model(language: Language, case: str) -> ScriptedChatModel:
-    if case == "broken_stream":
+    if case == "broken_stream":  # asked again, it writes the same
         return BrokenFirstStream(replies=[TWO_SENTENCES, TWO_SENTENCES])
+    if case == "broken_then_other":  # asked again, it writes something else
+        return BrokenFirstStream(replies=[TWO_SENTENCES, OTHER_REPLY])
     return ScriptedChatModel(**script(language, case))
 
 
@@ -116,6 +120,7 @@ ROUTINE_CASES = [
     "thinking",
     "quote_not_closing",
     "broken_stream",
+    "broken_then_other",
     "empty_draft",
     "html_analysis",
     "wrong_schema",
@@ -150,7 +155,10 @@ def every_path(
     seen["respond: on_text"] = shown_text(told)
 
     stage = EmoStage(new_model(), checkpointer=InMemorySaver())
-    seen["stream"] = shown_text(stage.stream(dialogue, thread_id="stream"))
+    deltas = list(stage.stream(dialogue, thread_id="stream"))
+    seen["stream"] = shown_text(deltas)
+    if not any(delta.replaces for delta in deltas):  # the deltas are the reply's pieces
+        seen["stream: joined"] = "".join(deltas)
     seen["stream: stored"] = stored(stage.graph, "stream")
 
     async def collect(stage: EmoStage) -> str:
@@ -187,6 +195,8 @@ def test_a_routine_turn_shows_what_it_stores(language: Language, case: str) -> N
         assert reply == '"No" is a full answer. Take your time.'
     if case == "broken_stream":
         assert reply == TWO_SENTENCES
+    if case == "broken_then_other":
+        assert reply == OTHER_REPLY
     if case == "empty_draft":
         assert reply == load_prompts(language).fallback_reply
     if case in ("plain", "html_analysis", "wrong_schema", "malformed_analysis"):
@@ -219,7 +229,9 @@ def test_any_model_answer_is_streamed_exactly_as_stored(answer: str) -> None:
     assert streamed.strip()
 
 
-@pytest.mark.parametrize("case", ["plain", "broken_stream", "empty_draft", "thinking"])
+@pytest.mark.parametrize(
+    "case", ["plain", "broken_stream", "broken_then_other", "empty_draft", "thinking"]
+)
 def test_the_messages_stream_ends_on_the_stored_reply(case: str) -> None:
     # What a chat front end on LangGraph Server reads: the reply as it is written, under
     # the stored message's id. When shown text had to be taken back, the stored reply
@@ -254,12 +266,19 @@ def test_the_reply_is_shown_sentence_by_sentence_while_it_is_written() -> None:
     ]
 
 
-def test_an_answer_cut_off_mid_stream_is_retracted_then_replaced() -> None:
+def test_an_answer_cut_off_and_written_again_the_same_goes_on_where_it_was_cut() -> None:
     stage = EmoStage(BrokenFirstStream(replies=[TWO_SENTENCES, TWO_SENTENCES]))
     deltas = list(stage.stream([{"role": "client", "content": CLIENT["en"]}]))
+    assert deltas == ["Thank you for telling me. ", "That sounds so hard, and you kept going."]
+    assert "".join(deltas) == TWO_SENTENCES and not any(d.replaces for d in deltas)
+
+
+def test_an_answer_cut_off_then_written_otherwise_replaces_what_was_shown() -> None:
+    stage = EmoStage(BrokenFirstStream(replies=[TWO_SENTENCES, OTHER_REPLY]))
+    deltas = list(stage.stream([{"role": "client", "content": CLIENT["en"]}]))
     assert deltas[0] == ReplyDelta("Thank you for telling me. ")
-    assert ReplyDelta("", replace=True) in deltas  # what the broken answer showed goes
-    assert shown_text(deltas) == TWO_SENTENCES
+    assert deltas[-1] == ReplyDelta(OTHER_REPLY, replaces=True)
+    assert shown_text(deltas) == OTHER_REPLY
 
 
 def test_a_failed_turn_retracts_what_it_showed() -> None:
@@ -275,4 +294,4 @@ def test_a_failed_turn_retracts_what_it_showed() -> None:
         stage.respond(
             [{"role": "client", "content": CLIENT["en"]}], thread_id="t", on_text=told.append
         )
-    assert told and told[-1] == ReplyDelta("", replace=True) and shown_text(told) == ""
+    assert told and told[-1] == ReplyDelta("", replaces=True) and shown_text(told) == ""

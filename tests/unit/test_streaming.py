@@ -67,7 +67,7 @@ def test_a_clean_answer_is_shown_by_sentence_and_never_replaced() -> None:
         "That sounds exhausting. ",
         "What has been the hardest part?",
     ]
-    assert not any(d.replace for d in deltas)
+    assert not any(d.replaces for d in deltas)
 
 
 def test_thinking_is_never_shown_even_while_it_is_written() -> None:
@@ -81,7 +81,7 @@ def test_thinking_is_never_shown_even_while_it_is_written() -> None:
 def test_a_quote_that_does_not_close_is_put_back_by_a_replacement() -> None:
     deltas, final = streamed(['"No" is ', "a full answer. ", "Take your time."])
     assert final == '"No" is a full answer. Take your time.'
-    assert deltas[-1] == ReplyDelta(final, replace=True)
+    assert deltas[-1] == ReplyDelta(final, replaces=True)
 
 
 def test_the_look_ahead_is_bounded_in_unbroken_text() -> None:
@@ -100,7 +100,7 @@ def test_settling_appends_or_replaces() -> None:
     cleaner.settle("Fallback. Take your time.")
     assert [d.text for d in deltas] == sentence_chunks("Fallback. Take your time.")
     cleaner.settle("Other.")
-    assert deltas[-1] == ReplyDelta("Other.", replace=True) and cleaner.replaced
+    assert deltas[-1] == ReplyDelta("Other.", replaces=True) and cleaner.replaced
 
 
 def test_an_answer_that_arrives_in_one_piece_is_still_sent_by_sentence() -> None:
