@@ -209,16 +209,15 @@ class Run:
 class Events:
     """A run's stream, read as it comes: its output, pauses, running stages and reply."""
 
-    def __init__(self, on_stage: OnStage | None, on_text: OnText | None) -> None:
+    def __init__(self, on_stage: OnStage | None = None) -> None:
         self.on_stage = on_stage
-        self.on_text = on_text
         self.output: dict[str, Any] = {}
         self.paused: list[Any] = []
         self.running: set[str] = set()
         self.shown = ""
 
-    def read(self, mode: str, chunk: Any) -> None:
-        """Take one `(mode, chunk)` event."""
+    def read(self, mode: str, chunk: Any) -> ReplyDelta | None:
+        """Take one `(mode, chunk)` event; the reply's delta, if it is one."""
         if mode == "values":
             self.output = chunk
         elif mode == "updates" and INTERRUPT in chunk:
@@ -229,22 +228,52 @@ class Events:
             if self.on_stage and self.running:
                 self.on_stage(frozenset(self.running))
         elif mode == "custom" and (delta := delta_of(chunk)):
-            self.show(delta)
+            self.shown = delta.apply(self.shown)
+            return delta
+        return None
 
-    def show(self, delta: ReplyDelta) -> None:
-        """Pass a change of the reply on to the client."""
-        self.shown = delta.apply(self.shown)
-        if self.on_text is not None:
-            self.on_text(delta)
-
-    def failed(self) -> None:
-        """The run failed: retract whatever of its reply was shown."""
-        if self.shown:
-            self.show(ReplyDelta("", replaces=True))
+    def retraction(self) -> list[ReplyDelta]:
+        """The run failed: the delta that takes back what was shown of its reply, if any."""
+        return [ReplyDelta("", replaces=True)] if self.shown else []
 
     def result(self) -> dict[str, Any]:
         """The run's output, with its pauses."""
         return {**self.output, INTERRUPT: self.paused} if self.paused else self.output
+
+
+def stream_turn(
+    graph: EmoStageGraph, run: Run, events: Events | None = None
+) -> Iterator[ReplyDelta]:
+    """Carry `run` out, yielding its reply's deltas as they come; `events` reads the rest."""
+    events = events or Events()
+    options = run.options(stages=events.on_stage is not None)
+    try:
+        for mode, chunk in graph.stream(run.payload, run.config, **options):
+            if delta := events.read(mode, chunk):
+                yield delta
+    except GeneratorExit:  # the caller stopped reading: nothing more to show
+        raise
+    except BaseException:
+        yield from events.retraction()
+        raise
+
+
+async def astream_turn(
+    graph: EmoStageGraph, run: Run, events: Events | None = None
+) -> AsyncIterator[ReplyDelta]:
+    """`stream_turn` on the event loop."""
+    events = events or Events()
+    options = run.options(stages=events.on_stage is not None)
+    try:
+        async for mode, chunk in graph.astream(run.payload, run.config, **options):
+            if delta := events.read(mode, chunk):
+                yield delta
+    except GeneratorExit:
+        raise
+    except BaseException:
+        for delta in events.retraction():
+            yield delta
+        raise
 
 
 def run_turn(
@@ -255,14 +284,10 @@ def run_turn(
     on_text: OnText | None = None,
 ) -> dict[str, Any]:
     """Carry `run` out, blocking; tell its stages and reply as they come."""
-    events = Events(on_stage, on_text)
-    try:
-        options = run.options(stages=on_stage is not None)
-        for mode, chunk in graph.stream(run.payload, run.config, **options):
-            events.read(mode, chunk)
-    except BaseException:
-        events.failed()
-        raise
+    events = Events(on_stage)
+    for delta in stream_turn(graph, run, events):
+        if on_text is not None:
+            on_text(delta)
     return events.result()
 
 
@@ -274,51 +299,11 @@ async def arun_turn(
     on_text: OnText | None = None,
 ) -> dict[str, Any]:
     """`run_turn` on the event loop."""
-    events = Events(on_stage, on_text)
-    try:
-        options = run.options(stages=on_stage is not None)
-        async for mode, chunk in graph.astream(run.payload, run.config, **options):
-            events.read(mode, chunk)
-    except BaseException:
-        events.failed()
-        raise
+    events = Events(on_stage)
+    async for delta in astream_turn(graph, run, events):
+        if on_text is not None:
+            on_text(delta)
     return events.result()
-
-
-def stream_turn(graph: EmoStageGraph, run: Run) -> Iterator[ReplyDelta]:
-    """Carry `run` out, yielding its reply's deltas as they come (`EmoStage.stream`)."""
-    deltas: list[ReplyDelta] = []
-    events = Events(None, deltas.append)
-    try:
-        for mode, chunk in graph.stream(run.payload, run.config, **run.options()):
-            events.read(mode, chunk)
-            yield from deltas
-            deltas.clear()
-    except GeneratorExit:  # the caller stopped reading: nothing more to show
-        raise
-    except BaseException:
-        events.failed()
-        yield from deltas
-        raise
-
-
-async def astream_turn(graph: EmoStageGraph, run: Run) -> AsyncIterator[ReplyDelta]:
-    """`stream_turn` on the event loop."""
-    deltas: list[ReplyDelta] = []
-    events = Events(None, deltas.append)
-    try:
-        async for mode, chunk in graph.astream(run.payload, run.config, **run.options()):
-            events.read(mode, chunk)
-            for delta in deltas:
-                yield delta
-            deltas.clear()
-    except GeneratorExit:
-        raise
-    except BaseException:
-        events.failed()
-        for delta in deltas:
-            yield delta
-        raise
 
 
 def reply_of(output: Mapping[str, Any], mode: str, thread_id: str, model: str) -> Reply:
