@@ -32,13 +32,13 @@ GOALS: dict[str, Callable[[bool, ServerSpeed, Path], Any]] = {
     "tokens": lambda _, __, ___: analysis_tokens(),
     "latency": lambda quick, speed, _: turn_latency(speed, turns=2 if quick else 6),
     "real": lambda quick, _, __: embedded_model(
-        turns=1 if quick else 3, max_tokens=16 if quick else 48
+        turns=1 if quick else 5, max_tokens=16 if quick else 48
     ),
     "growth": lambda quick, _, __: context_growth([30, 90] if quick else [30, 90, 180, 360]),
     "throughput": lambda quick, speed, scratch: eval_throughput(
         speed, [1, 2] if quick else [1, 2, 4, 8], 4 if quick else 16, scratch
     ),
-    "concurrency": lambda _, __, ___: concurrent_turns(clients=50, latency_s=1.0),
+    "concurrency": lambda quick, __, ___: concurrent_turns(50, 1.0, rounds=1 if quick else 3),
 }
 
 

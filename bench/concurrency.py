@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,11 +21,12 @@ from typing import Any
 from emostage import EmoStage
 
 
-def concurrent_turns(clients: int = 50, latency_s: float = 1.0) -> dict[str, Any]:
+def concurrent_turns(clients: int = 50, latency_s: float = 1.0, rounds: int = 3) -> dict[str, Any]:
     """Seconds for one turn alone, then for `clients` concurrent turns, and the ratio.
 
     Each turn is a fresh one-message session (EmoStage's default layout: phase and
-    perspective in parallel, then the draft), as from `clients` different people.
+    perspective in parallel, then the draft), as from `clients` different people. Both
+    figures are the median of `rounds` runs: on two cores, one run varies by a quarter.
     """
     with slow_server(latency_s) as (url, stats):
         stage = EmoStage(ollama_host=url, language="en", locale="en-US")
@@ -39,7 +41,9 @@ def concurrent_turns(clients: int = 50, latency_s: float = 1.0) -> dict[str, Any
 
         async def measure() -> tuple[float, float]:
             await run(1)  # the first turn builds the model and compiles the screen
-            return await run(1), await run(clients)
+            alone = [await run(1) for _ in range(rounds)]
+            together = [await run(clients) for _ in range(rounds)]
+            return statistics.median(alone), statistics.median(together)
 
         one, many = asyncio.run(measure())
     return {

@@ -16,8 +16,7 @@ from emostage.testing.server_speed import approx_tokens
 # (name, per-turn settings)
 REAL_LAYOUTS: list[tuple[str, dict[str, Any]]] = [
     ("baseline", {"mode": "baseline"}),
-    ("EmoStage, shared prefix", {}),
-    ("EmoStage, no shared prefix", {"shared_prefix": False}),
+    ("EmoStage as built", {}),
 ]
 
 

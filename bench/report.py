@@ -37,7 +37,7 @@ def _markdown(results: dict[str, Any], chart: str) -> str:
     built = latency["EmoStage as built"]
     small = latency["EmoStage, small analysis model"]
     real = results["real"]
-    on_cpu = real["EmoStage, shared prefix"]
+    on_cpu = real["EmoStage as built"]
     growth = {int(n): row for n, row in results["growth"].items()}  # JSON keys are text
     lengths = sorted(growth)
     past = [growth[n]["windowed"] for n in lengths if n >= 90] or [0]

@@ -125,14 +125,6 @@ class Context:
     )
     use_perspective: bool = setting(True, "Ablation switch: run perspective-taking.")
     use_phase: bool = setting(True, "Ablation switch: run phase recognition and phase strategies.")
-    shared_prefix: bool = setting(
-        True,
-        (
-            "Start every call of a turn with the same persona and transcript, so the "
-            "server reuses its cached prompt. Off only to measure what that saves."
-        ),
-        "EMOSTAGE_SHARED_PREFIX",
-    )
     opening_turns: int = setting(2, "Opening turns always kept when a long dialogue is windowed.")
     recent_turns: int = setting(20, "Most recent turns kept when a long dialogue is windowed.")
     max_turn_chars: int = setting(

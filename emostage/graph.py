@@ -131,7 +131,8 @@ def build_graph(
     shown = not needs_review(review, crisis_turn=False)
     drafts = {draft_node(p): make_draft_reply(models, phases, p, shown) for p in phases.ids}
     drafts[DRAFT_GENERAL] = make_draft_reply(models, phases, None, shown)
-    drafts[DRAFT_CRISIS] = make_draft_crisis(models, not needs_review(review, crisis_turn=True))
+    crisis_shown = not needs_review(review, crisis_turn=True)
+    drafts[DRAFT_CRISIS] = make_draft_crisis(models, phases, crisis_shown)
     drafts[RESPOND_BASELINE] = make_respond_baseline(models, shown)
 
     builder = StateGraph(
@@ -141,7 +142,7 @@ def build_graph(
     builder.add_node(SCREEN_RISK, screen_risk)
     builder.add_node(CHECK_SAFETY_MODEL, make_check_safety_model(models))
     builder.add_node(RECOGNIZE_PHASE, make_recognize_phase(models, phases))
-    builder.add_node(TAKE_PERSPECTIVE, make_take_perspective(models))
+    builder.add_node(TAKE_PERSPECTIVE, make_take_perspective(models, phases))
     builder.add_node(PLAN_REPLY, make_plan_reply(phases))
     builder.add_node(DELIVER_REPLY, make_deliver_reply(review))
     for name, node in drafts.items():

@@ -28,6 +28,7 @@ from emostage.models.invoke import ANALYSIS_SHARE, Asking, CallPolicy, run_async
 from emostage.models.shown import show_more
 from emostage.models.source import ModelSource
 from emostage.prompts.messages import DialogueView
+from emostage.prompts.phases import Taxonomy
 from emostage.safety import Resource
 from emostage.state import State
 from emostage.streaming import ReplyWriter, StreamCleaner
@@ -167,16 +168,25 @@ class ModelNode(Runnable[State, dict[str, Any]]):
     """
 
     def __init__(
-        self, name: str, body: NodeBody, models: ModelSource, *, shows_reply: bool = False
+        self,
+        name: str,
+        body: NodeBody,
+        models: ModelSource,
+        *,
+        taxonomy: Taxonomy | None = None,
+        shows_reply: bool = False,
     ) -> None:
         """A node called `name` that runs `body`, asking `models`; its report joins the update.
 
-        With `shows_reply`, the node's text answer is shown to the client as it is
-        written (a draft that no reviewer has to see first).
+        A node that asks with `DialogueView.ask` needs the `taxonomy`: every call's
+        prompt starts with the same standing instructions, which list its phases. With
+        `shows_reply`, the node's text answer is shown to the client as it is written (a
+        draft that no reviewer has to see first).
         """
         self.name: str = name
         self.body = body
         self.models = models
+        self.taxonomy = taxonomy
         self.shows_reply = shows_reply
 
     def invoke(
@@ -195,7 +205,7 @@ class ModelNode(Runnable[State, dict[str, Any]]):
         name = str(self.name)
         runtime = get_runtime(Context)
         context = resolve_context(runtime.context)
-        view = DialogueView.of(state.dialogue, context)
+        view = DialogueView.of(state.dialogue, context, self.taxonomy)
         step = Step(context, view, NodeRun(name, view.number), runtime, self.models)
         if self.shows_reply:
             step.reply = StreamCleaner(view.labels, ReplyWriter(runtime.stream_writer))
@@ -205,18 +215,25 @@ class ModelNode(Runnable[State, dict[str, Any]]):
 
 
 def node(
-    name: str, models: ModelSource | None = None, *, shows_reply: bool = False
+    name: str,
+    models: ModelSource | None = None,
+    *,
+    taxonomy: Taxonomy | None = None,
+    shows_reply: bool = False,
 ) -> Callable[[NodeBody], ModelNode]:
     """Make a node of a body `(state, step)` that returns an update, yielding model calls.
 
     Args:
         name: The node's name.
         models: Where its model comes from; None for a node that asks no model.
+        taxonomy: The phases its prompts list; needed to ask with `DialogueView.ask`.
         shows_reply: Show its text answer to the client as it is written.
     """
 
     def wrap(body: NodeBody) -> ModelNode:
-        return ModelNode(name, body, models or ModelSource(), shows_reply=shows_reply)
+        return ModelNode(
+            name, body, models or ModelSource(), taxonomy=taxonomy, shows_reply=shows_reply
+        )
 
     return wrap
 

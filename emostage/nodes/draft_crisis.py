@@ -15,17 +15,18 @@ from typing import Any
 from emostage.errors import ModelUnavailableError
 from emostage.nodes import DRAFT_CRISIS, Asking, ModelSource, Node, Step, drafted, node
 from emostage.prompts import PromptSet
+from emostage.prompts.phases import Taxonomy
 from emostage.safety import RiskAssessment, crisis_resources
 from emostage.state import State
 
 
-def make_draft_crisis(models: ModelSource, shows_reply: bool) -> Node:
+def make_draft_crisis(models: ModelSource, taxonomy: Taxonomy, shows_reply: bool) -> Node:
     """A node that answers a crisis turn, with or without a working model.
 
     With `shows_reply`, the message is shown as it is written; the resources follow it.
     """
 
-    @node(DRAFT_CRISIS, models, shows_reply=shows_reply)
+    @node(DRAFT_CRISIS, models, taxonomy=taxonomy, shows_reply=shows_reply)
     def draft_crisis(state: State, step: Step) -> Asking[dict[str, Any]]:
         context, view = step.context, step.view
         instruction, fallback, header = _texts(view.prompts, state.risk or RiskAssessment())

@@ -28,7 +28,12 @@ def make_draft_reply(
     With `shows_reply`, the draft is shown to the client as it is written.
     """
 
-    @node(draft_node(phase) if phase else DRAFT_GENERAL, models, shows_reply=shows_reply)
+    @node(
+        draft_node(phase) if phase else DRAFT_GENERAL,
+        models,
+        taxonomy=taxonomy,
+        shows_reply=shows_reply,
+    )
     def draft_reply(state: State, step: Step) -> Asking[dict[str, Any]]:
         view = step.view
         assessment = (

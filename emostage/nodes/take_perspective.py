@@ -6,22 +6,21 @@ from typing import Any
 
 from emostage.analysis import Perspective
 from emostage.nodes import TAKE_PERSPECTIVE, Asking, ModelSource, Node, Step, node
-from emostage.prompts.messages import perspective_instruction
+from emostage.prompts.phases import Taxonomy
 from emostage.state import State
 
 
-def make_take_perspective(models: ModelSource) -> Node:
-    """A node that infers the client's `Perspective`."""
+def make_take_perspective(models: ModelSource, taxonomy: Taxonomy) -> Node:
+    """A node that infers the client's `Perspective` (its prompt lists `taxonomy` too)."""
 
-    @node(TAKE_PERSPECTIVE, models)
+    @node(TAKE_PERSPECTIVE, models, taxonomy=taxonomy)
     def take_perspective(state: State, step: Step) -> Asking[dict[str, Any]]:
         context = step.context
         if not context.use_perspective or context.mode == "baseline":
             step.run.skipped = True
             return {"perspective": None}
-        instruction = perspective_instruction(step.view.prompts)
         perspective = yield from step.structured(
-            Perspective, step.view.ask(instruction), default=Perspective()
+            Perspective, step.view.ask(step.view.prompts.ask_perspective), default=Perspective()
         )
         return {"perspective": perspective}
 

@@ -35,6 +35,9 @@ class PromptSet(BaseModel):
 
     labels: RoleLabels
     persona: str
+    standing_tasks: str
+    ask_phase: str
+    ask_perspective: str
     transcript_header: str
     omitted_turns: str
     recognize_phase: str

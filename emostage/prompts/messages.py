@@ -1,7 +1,10 @@
 """Turning a dialogue into model messages.
 
-Every call of a turn starts with the same two messages, the persona and the transcript, so
-a model server can reuse the cached prefix; the node's own instruction comes last. Client
+Every call of a turn starts with the same two messages: the standing instructions (the
+persona and both analysis tasks, the same on every turn) and the transcript. Only a short
+request follows, naming the call's task (with the draft's strategy and analysis). So a
+model server, or llama.cpp's one cache, reuses the whole prompt of the turn before up to
+its new messages, and each call of a turn pays only for its request. Client
 text only ever travels as message content: it is joined into the transcript, never used
 as, or formatted into, a template.
 """
@@ -111,9 +114,16 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def shared_prefix(turns: Sequence[Turn], prompts: PromptSet, context: Context) -> list[BaseMessage]:
-    """Persona and transcript: identical for every call of a turn."""
-    return [SystemMessage(prompts.persona), HumanMessage(transcript(turns, prompts, context))]
+def standing_instructions(prompts: PromptSet, taxonomy: Taxonomy, language: Language) -> str:
+    """The persona and both analysis tasks: the start of every call, on every turn."""
+    return "\n\n".join(
+        [
+            prompts.persona,
+            prompts.standing_tasks,
+            phase_instruction(taxonomy, prompts, language),
+            perspective_instruction(prompts),
+        ]
+    )
 
 
 def phase_instruction(taxonomy: Taxonomy, prompts: PromptSet, language: Language) -> str:
@@ -205,9 +215,13 @@ class DialogueView:
     prompts: PromptSet
     number: int
     context: Context
+    taxonomy: Taxonomy | None = None
+    """The phases the standing instructions list; needed only by `ask`."""
 
     @classmethod
-    def of(cls, dialogue: Sequence[Turn], context: Context) -> DialogueView:
+    def of(
+        cls, dialogue: Sequence[Turn], context: Context, taxonomy: Taxonomy | None = None
+    ) -> DialogueView:
         """Validate the dialogue and pick its language and prompts.
 
         Raises:
@@ -222,23 +236,22 @@ class DialogueView:
             prompts=load_prompts(language),
             number=sum(t.role == "client" for t in turns),
             context=context,
+            taxonomy=taxonomy,
         )
 
     @cached_property
     def prefix(self) -> list[BaseMessage]:
-        """Persona and transcript, identical for every call of a turn."""
-        return shared_prefix(self.turns, self.prompts, self.context)
+        """Standing instructions and transcript, identical for every call of a turn."""
+        if self.taxonomy is None:
+            raise RuntimeError("a node that asks the model needs node(..., taxonomy=...)")
+        return [
+            SystemMessage(standing_instructions(self.prompts, self.taxonomy, self.language)),
+            HumanMessage(transcript(self.turns, self.prompts, self.context)),
+        ]
 
-    def ask(self, instruction: str) -> list[BaseMessage]:
-        """The messages of one call: the shared prefix, then the call's own instruction.
-
-        With `shared_prefix` off the instruction comes before the transcript instead, so
-        no two calls share more than the persona (only to measure what the layout saves).
-        """
-        if self.context.shared_prefix:
-            return [*self.prefix, HumanMessage(instruction)]
-        persona, history = self.prefix
-        return [persona, HumanMessage(instruction), history]
+    def ask(self, request: str) -> list[BaseMessage]:
+        """The messages of one call: the shared prefix, then the call's own request."""
+        return [*self.prefix, HumanMessage(request)]
 
     @property
     def labels(self) -> tuple[str, ...]:

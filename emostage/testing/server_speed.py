@@ -2,8 +2,13 @@
 
 `FakeOllama(speed=ServerSpeed(...))` then takes as long as a real server would: a request
 waits for a free slot, pays prefill for the prompt tokens its slot has not cached, and streams
-its answer at the decode rate. Like llama.cpp's server (and so Ollama), a request goes to the
-free slot whose cached prompt shares the longest prefix with it.
+its answer at the decode rate.
+
+Slots keep their prompts as Ollama's runner does with several parallel requests
+(`findBestCacheSlot` in ollama/ollama `runner/ollamarunner/cache.go`): a request reuses the
+longest prefix any slot holds, copied into the slot it takes, which is a slot whose whole
+cache its prompt extends, or else the least recently used free slot. So one request's
+prompt does not evict another's that shares less with it than with a third.
 """
 
 from __future__ import annotations
@@ -63,6 +68,8 @@ class Slots:
         self.speed = speed
         self._cached: list[list[str]] = [[] for _ in range(speed.slots)]
         self._free = set(range(speed.slots))
+        self._last_used = [0] * speed.slots
+        self._clock = itertools.count(1)
         self._changed = threading.Condition()
 
     @contextmanager
@@ -70,9 +77,12 @@ class Slots:
         """Hold a slot for one request; it caches `prompt` afterwards."""
         with self._changed:
             self._changed.wait_for(lambda: bool(self._free))
-            slot = max(self._free, key=lambda s: common_prefix_length(self._cached[s], prompt))
+            shared = [common_prefix_length(held, prompt) for held in self._cached]
+            extended = [s for s in self._free if shared[s] == len(self._cached[s]) > 0]
+            slot = extended[0] if extended else min(self._free, key=self._last_used.__getitem__)
             self._free.remove(slot)
-        cached = common_prefix_length(self._cached[slot], prompt) if self.speed.prefix_cache else 0
+            self._last_used[slot] = next(self._clock)
+        cached = max(shared) if self.speed.prefix_cache else 0
         try:
             yield SlotTiming(len(prompt), cached, (len(prompt) - cached) / self.speed.prefill_tps)
         finally:

@@ -88,14 +88,14 @@ def test_grammar_parses_structured_output_at_least_9_of_10(embedded: ChatLlamaCp
     roomy = embedded.model_copy(update={"max_tokens": 256})  # same loaded model, longer answers
     parsed = []
     for path in examples:
-        view = DialogueView.of(load_dialogue(path), context)
+        view = DialogueView.of(load_dialogue(path), context, IVEY)
         asks: list[tuple[type[BaseModel], str]] = [
-            (schema, phase_instruction(IVEY, view.prompts, view.language)),
-            (Perspective, perspective_instruction(view.prompts)),
+            (schema, view.prompts.ask_phase),
+            (Perspective, view.prompts.ask_perspective),
         ]
-        for target, instruction in asks:
+        for target, request in asks:
             answer = roomy.with_structured_output(target, include_raw=True)
-            result = answer.invoke([*view.prefix, HumanMessage(instruction)])
+            result = answer.invoke(view.ask(request))
             parsed.append(result["parsing_error"] is None and isinstance(result["parsed"], target))
     assert len(parsed) == 10
     assert sum(parsed) >= 9, parsed
@@ -124,7 +124,7 @@ def test_grammar_checked_on_the_best_candidates_picks_what_the_full_check_picks(
     plain = llama_cpp.Llama(
         str(embedded_model_path()), n_ctx=4096, chat_format=EMBEDDED_CHAT_FORMAT, verbose=False
     )
-    view = DialogueView.of(load_dialogue(LANGUAGE_EXAMPLES["zh"]), Context())
+    view = DialogueView.of(load_dialogue(LANGUAGE_EXAMPLES["zh"]), Context(), IVEY)
     asks: list[tuple[type[BaseModel], str]] = [
         (phase_schema(tuple(IVEY.ids)), phase_instruction(IVEY, view.prompts, view.language)),
         (Perspective, perspective_instruction(view.prompts)),

@@ -109,7 +109,6 @@ def test_any_number_in_the_environment(variable: str, value: str) -> None:
             "EMOSTAGE_LOCALE",
             "EMOSTAGE_MODE",
             "EMOSTAGE_ALLOW_TRACING",
-            "EMOSTAGE_SHARED_PREFIX",
             "EMOSTAGE_CRISIS_RESOURCES",
             "EMOSTAGE_SAFETY_MODEL",
         ]

@@ -240,7 +240,6 @@ def test_the_env_example_values_are_accepted_by_emostage(monkeypatch: pytest.Mon
     assert context.model == settings["EMOSTAGE_MODEL"]
     assert context.request_timeout_s == float(settings["EMOSTAGE_TIMEOUT"])
     assert context.analysis_model is None  # empty means the default
-    assert context.shared_prefix is True
     assert context.allow_tracing is False
 
 

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from emostage import EmoStage
+from emostage.prompts import load_prompts
 from emostage.testing import ScriptedChatModel
 from emostage.testing.server_speed import ServerSpeed, Slots, approx_tokens, token_pieces
 
@@ -31,6 +32,20 @@ def test_a_slot_reuses_the_longest_cached_prefix() -> None:
         pass
     with uncached.serve(["a", "b"]) as again:
         assert again.cached_tokens == 0
+
+
+def test_a_request_takes_the_least_recently_used_slot_and_copies_the_longest_prefix() -> None:
+    slots = Slots(ServerSpeed(prefill_tps=100, slots=2))
+    for prompt in (["p", "phase", "1"], ["p", "draft", "1"]):
+        with slots.serve(prompt):
+            pass
+    # Shares one token with both: it evicts the older (phase) prompt, not the draft's.
+    with slots.serve(["p", "phase", "2"]) as phase:
+        assert phase.cached_tokens == 2
+    with slots.serve(["p", "draft", "1", "more"]) as draft:
+        assert draft.cached_tokens == 3
+    with slots.serve(["p", "phase", "2", "x"]) as again:
+        assert again.cached_tokens == 3
 
 
 def test_requests_beyond_the_slots_wait_in_line() -> None:
@@ -66,11 +81,25 @@ def test_the_sequential_layout_runs_the_same_nodes_one_after_another() -> None:
     assert order[:3] == ["screen_risk", "recognize_phase", "take_perspective"]
 
 
-def test_without_the_shared_prefix_the_instruction_comes_before_the_transcript() -> None:
-    shared, unshared = ScriptedChatModel(), ScriptedChatModel()
-    EmoStage(shared).respond(DIALOGUE)
-    EmoStage(unshared).respond(DIALOGUE, shared_prefix=False)
-    prefixes = {tuple(m.text for m in messages[:2]) for _, messages in shared.calls}
-    assert len(prefixes) == 1  # every call starts with the same persona and transcript
-    for _, messages in unshared.calls:
-        assert "Work, mostly" in messages[-1].text  # the transcript comes last
+def test_every_call_starts_with_the_prompt_of_the_turn_before_up_to_its_new_messages() -> None:
+    model = ScriptedChatModel()
+    stage = EmoStage(model, language="en")
+    stage.respond(DIALOGUE)
+    asked_first = len(model.calls)
+    later = [*DIALOGUE, {"role": "counselor", "content": "Tell me more."}]
+    stage.respond([*later, {"role": "client", "content": "I feel stuck."}])
+    calls = [messages for _, messages in model.calls]
+    # Within a turn: one system message and one transcript for every call, then its request.
+    for turn in (calls[:asked_first], calls[asked_first:]):
+        assert len({tuple(m.text for m in messages[:2]) for messages in turn}) == 1
+        assert all(len(messages) == 3 for messages in turn)
+    # Across turns: the standing instructions are the same, and the transcript only grows.
+    before, after = calls[0], calls[-1]
+    assert before[0].text == after[0].text
+    assert "phase" in before[0].text and '"feel"' in before[0].text  # both analysis tasks
+    assert after[1].text.startswith(before[1].text)
+    prompts = load_prompts("en")
+    assert {messages[2].text for messages in calls[:2]} == {
+        prompts.ask_phase,
+        prompts.ask_perspective,
+    }

@@ -17,6 +17,7 @@ from emostage.prompts.messages import (
     perspective_instruction,
     phase_instruction,
     quoted,
+    standing_instructions,
 )
 from emostage.testing import ScriptedChatModel
 
@@ -49,7 +50,7 @@ def test_taxonomies_describe_every_phase_in_every_language(language: str) -> Non
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_three_calls_share_one_prefix_and_end_with_their_instruction(language: str) -> None:
+def test_three_calls_share_one_prefix_and_end_with_their_instruction(language: Any) -> None:
     model = ScriptedChatModel()
     dialogue = [
         Turn(role="counselor", content="…"),
@@ -63,7 +64,9 @@ def test_three_calls_share_one_prefix_and_end_with_their_instruction(language: s
     prefixes = {tuple((m.type, m.text) for m in messages[:2]) for messages in sent}
     assert len(prefixes) == 1
     ((system, transcript),) = prefixes
-    assert system == ("system", prompts.persona)
+    taxonomy = load_taxonomy("ivey")
+    assert system == ("system", standing_instructions(prompts, taxonomy, language))
+    assert system[1].startswith(prompts.persona)
     assert transcript[1].endswith(f"{prompts.labels.client}: {quoted(CLIENT_LINES[language])}")
     assert len({messages[-1].content for messages in sent}) == 3
 
@@ -104,7 +107,8 @@ def test_long_dialogues_are_windowed_in_the_transcript() -> None:
     dialogue = [
         Turn(role="client" if i % 2 else "counselor", content=f"line {i}") for i in range(100)
     ]
-    transcript = DialogueView.of(dialogue, Context(recent_turns=6)).prefix[1].content
+    view = DialogueView.of(dialogue, Context(recent_turns=6), load_taxonomy("ivey"))
+    transcript = view.prefix[1].content
     assert '"line 0"\n' in transcript and '"line 1"\n' in transcript and "line 99" in transcript
     # At least 6 recent turns, the cut moving 3 at a time (recent_turns // 2).
     assert "line 91" not in transcript and "line 92" in transcript
