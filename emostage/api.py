@@ -26,7 +26,7 @@ from emostage.errors import ConfigError, InputError
 from emostage.graph import AnalysisLayout, build_graph
 from emostage.models.source import describe_model, preflight, resolve_backend
 from emostage.prompts.phases import Taxonomy
-from emostage.review import ReviewDecision, ReviewPolicy, ReviewRequest
+from emostage.review import ReviewDecision, ReviewPolicy, ReviewRequest, paused_request
 from emostage.run import (
     OnStage,
     OnText,
@@ -234,7 +234,8 @@ class EmoStage:
 
         Args:
             thread_id: The thread of the paused turn (`Reply.thread_id`).
-            decision: `"approve"`, `{"action": "edit", "response": text}` (new message,
+            decision: LangChain's `{"decisions": [decision]}` (as agent-chat-ui sends it), or
+                `"approve"`, `{"action": "edit" | "own", "response": text}` (new message,
                 resources kept) or `{"action": "replace", "response": text}` (whole reply).
             **overrides: `Context` fields for this call only.
 
@@ -254,7 +255,7 @@ class EmoStage:
         if self.graph.checkpointer is None:
             return None
         for interrupt in self.graph.get_state(thread_config(thread_id)).interrupts:
-            return ReviewRequest.model_validate(interrupt.value)
+            return paused_request(interrupt.value)
         return None
 
     def _resumption(self, thread_id: str, decision: Any, overrides: Mapping[str, Any]) -> Run:

@@ -1,29 +1,44 @@
 """A person in the loop: a reviewer approves, edits or replaces a reply before delivery.
 
 With `review="crisis"` the graph pauses (LangGraph `interrupt()`) before a crisis reply
-reaches the client; with `review="always"`, before every reply. The pause carries a
-`ReviewRequest`; the run goes on with `Command(resume=decision)`, where `decision` is
-`"approve"`, `{"action": "edit", "response": "..."}` (a new message; crisis resources are
-still appended, so numbers stay exact) or `{"action": "replace", "response": "..."}` (the
-whole reply, verbatim). The decision is kept in the state as a `ReviewRecord`.
+reaches the client; with `review="always"`, before every reply. The pause carries
+LangChain's human-in-the-loop request (`HITLRequest` of `langchain`'s HITL middleware: one
+action, `send_reply`, whose args are the message and the crisis resources), so clients
+that draw it (agent-chat-ui) show approve, edit and reject controls; EmoStage's own
+`ReviewRequest` rides along under `"emostage"`. The run goes on with `Command(resume=...)`:
+
+- LangChain's `{"decisions": [decision]}`: `approve`; `edit` (a new message, resources kept;
+  with the resources edited too, the whole reply as written); `respond` or `reject` with a
+  message (the reviewer's own message, resources kept);
+- or EmoStage's own: `"approve"`, `{"action": "edit" | "own" | "replace", "response": ...}`
+  (`replace`: the whole reply, verbatim).
+
+The decision is kept in the state as a `ReviewRecord`.
 
 This module is the one home of review: when a turn pauses (`needs_review`), what the
-reviewer sees (`review_request`), what a decision may be (`ReviewDecision`), what is
-delivered after it (`reviewed_reply`) and what is kept of it (`ReviewRecord`).
+reviewer sees (`review_request`, `review_interrupt`), what a decision may be
+(`ReviewDecision`), what is delivered after it (`reviewed_reply`) and what is kept of it
+(`ReviewRecord`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from emostage.errors import InputError
 from emostage.safety import Resource, RiskAssessment
 
 ReviewPolicy = Literal["off", "crisis", "always"]
 REVIEW_POLICIES: tuple[ReviewPolicy, ...] = ("off", "crisis", "always")
-ReviewAction = Literal["approve", "edit", "replace"]
+ReviewAction = Literal["approve", "edit", "own", "replace"]
+SEND_REPLY = "send_reply"  # the one action a review pause asks about
+EMOSTAGE_KEY = "emostage"  # where the pause keeps EmoStage's own `ReviewRequest`
+
+if TYPE_CHECKING:
+    from langchain.agents.middleware.human_in_the_loop import Decision, HITLRequest
 
 
 class ReviewRequest(BaseModel):
@@ -41,25 +56,71 @@ class ReviewDecision(BaseModel):
     """The reviewer's answer, sent back with `Command(resume=...)`."""
 
     action: ReviewAction
-    response: str | None = Field(default=None, description="The new text (edit, replace).")
+    response: str | None = Field(default=None, description="The new text (edit, own, replace).")
 
     @classmethod
-    def parse(cls, value: Any) -> ReviewDecision:
-        """Read a resume value: `"approve"` or `{"action": ..., "response": ...}`.
+    def parse(cls, value: Any, appendix: str = "") -> ReviewDecision:
+        """Read a resume value: LangChain's `{"decisions": [...]}`, or EmoStage's own.
+
+        Args:
+            value: The resume value.
+            appendix: The paused reply's crisis resources, as the `send_reply` action
+                showed them: an edit that changes them becomes a whole-reply replacement.
 
         Raises:
-            InputError: the value is no decision, or an edit or replacement has no text.
+            InputError: the value is no decision, or a decision other than approve has no
+                text.
         """
-        try:
-            decision = cls.model_validate({"action": value} if isinstance(value, str) else value)
-        except ValidationError:
-            raise InputError(
-                "A review decision is 'approve', {'action': 'edit', 'response': text} or "
-                f"{{'action': 'replace', 'response': text}}; got {type(value).__name__}."
-            ) from None
+        if isinstance(value, dict) and "decisions" in value:
+            decision = _from_langchain(value, appendix)
+        else:
+            try:
+                decision = cls.model_validate(
+                    {"action": value} if isinstance(value, str) else value
+                )
+            except ValidationError:
+                raise InputError(
+                    "A review decision is LangChain's {'decisions': [...]}, 'approve', or "
+                    "{'action': 'edit' | 'own' | 'replace', 'response': text}; got "
+                    f"{type(value).__name__}."
+                ) from None
         if decision.action != "approve" and not (decision.response or "").strip():
             raise InputError(f"A review decision {decision.action!r} needs a non-empty response.")
         return decision
+
+
+def _from_langchain(value: dict[str, Any], appendix: str) -> ReviewDecision:
+    """EmoStage's decision for LangChain's `HITLResponse`, checked against its own types."""
+    try:
+        (decision,) = _hitl_response().validate_python(value)["decisions"]
+    except (ValidationError, ValueError):
+        raise InputError(
+            "A LangChain review response has one decision: {'decisions': [{'type': 'approve'}]}"
+            ", an 'edit' with its edited_action, or 'respond' or 'reject' with a message."
+        ) from None
+    return _mapped(decision, appendix)
+
+
+def _mapped(decision: Decision, appendix: str) -> ReviewDecision:
+    if decision["type"] == "approve":
+        return ReviewDecision(action="approve")
+    if decision["type"] == "edit":
+        args = decision["edited_action"]["args"]
+        message = str(args.get("message", ""))
+        resources = str(args.get("resources", appendix))
+        if resources.strip() != appendix.strip():  # the reviewer rewrote the whole reply
+            return ReviewDecision(action="replace", response=joined_reply(message, resources))
+        return ReviewDecision(action="edit", response=message)
+    # reject and respond: the reviewer writes the message; the resources still follow.
+    return ReviewDecision(action="own", response=decision.get("message") or "")
+
+
+@cache
+def _hitl_response() -> TypeAdapter[Any]:
+    # Imported when first needed: langchain's agents package takes 80 ms to import.
+    from langchain.agents.middleware.human_in_the_loop import HITLResponse
+
+    return TypeAdapter(HITLResponse)
 
 
 class ReviewRecord(BaseModel):
@@ -75,7 +136,7 @@ def reviewed_reply(message: str, appendix: str, decision: ReviewDecision) -> str
     """The reply to deliver after `decision`: the message, then any resources."""
     if decision.action == "replace":
         return (decision.response or "").strip()
-    if decision.action == "edit":
+    if decision.action in ("edit", "own"):
         message = (decision.response or "").strip()
     return joined_reply(message, appendix)
 
@@ -118,3 +179,38 @@ def review_record(request: ReviewRequest, decision: ReviewDecision, reply: str) 
         action=decision.action,
         changed=reply != request.draft,
     )
+
+
+def review_interrupt(request: ReviewRequest) -> dict[str, Any]:
+    """The value a review pause sends: LangChain's `HITLRequest`, and EmoStage's request."""
+    args = {"message": request.message}
+    if request.draft != request.message:
+        args["resources"] = request.draft[len(request.message) :].strip()
+    reasons = "; ".join(request.risk.reasons) or "none given"
+    hitl: HITLRequest = {
+        "action_requests": [
+            {
+                "name": SEND_REPLY,
+                "args": args,
+                "description": (
+                    f"Reply to the client (turn {request.turn}, review policy "
+                    f"{request.policy!r}). Risk: {request.risk.level} ({reasons}). Approve "
+                    "sends it. Edit changes the message; the resources stay unless you edit "
+                    "them too. Reject or respond with your own message: it is sent, with the "
+                    "resources."
+                ),
+            }
+        ],
+        "review_configs": [
+            {
+                "action_name": SEND_REPLY,
+                "allowed_decisions": ["approve", "edit", "reject", "respond"],
+            }
+        ],
+    }
+    return {**hitl, EMOSTAGE_KEY: request.model_dump(mode="json")}
+
+
+def paused_request(value: Any) -> ReviewRequest:
+    """The `ReviewRequest` of a review pause's interrupt value."""
+    return ReviewRequest.model_validate(value[EMOSTAGE_KEY])

@@ -39,7 +39,7 @@ from langsmith import tracing_context
 from emostage.context import Context, resolve_context
 from emostage.conversation import check_size
 from emostage.models.deadline import set_session, start_turn
-from emostage.review import ReviewRequest
+from emostage.review import paused_request
 from emostage.safety import RiskAssessment
 from emostage.sessions.base import SessionStore, thread_config, thread_of
 from emostage.state import Diagnostics, InputState, NodeReport, OutputState, Reply, State
@@ -315,7 +315,7 @@ def reply_of(output: Mapping[str, Any], mode: str, thread_id: str, model: str) -
         response="" if paused else output["response"],
         status="awaiting_review" if paused else "delivered",
         thread_id=thread_id,
-        pending_review=ReviewRequest.model_validate(paused[0]) if paused else None,
+        pending_review=paused_request(paused[0]) if paused else None,
         review=None if paused else output.get("review"),
         phase=output.get("phase"),
         phase_rationale=output.get("phase_rationale", ""),

@@ -4,10 +4,11 @@ Drafting nodes leave a draft (the message, and crisis resources to append). A dr
 reviewer has to see first was already shown as it was written (`draft_shown`, see
 `emostage.streaming`); here its appendix follows as the last chunk. When the review policy
 covers this turn (`emostage.review`), nothing was shown: the graph pauses with LangGraph's
-`interrupt()` until a reviewer approves, edits or replaces it, and the decided text is
-sent now. Either way the text sent on LangGraph's custom stream, which every client reads
-(`EmoStage.stream`, the CLI, a raw `graph.stream(..., stream_mode="custom")`), adds up to
-exactly the text stored (`response`, and the dialogue).
+`interrupt()`, sending LangChain's human-in-the-loop request, until a reviewer approves,
+edits or replaces it, and the decided text is sent now. Either way the text sent on
+LangGraph's custom stream, which every client reads (`EmoStage.stream`, the CLI, a raw
+`graph.stream(..., stream_mode="custom")`), adds up to exactly the text stored
+(`response`, and the dialogue).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from emostage.review import (
     ReviewPolicy,
     joined_reply,
     needs_review,
+    review_interrupt,
     review_record,
     review_request,
     reviewed_reply,
@@ -52,7 +54,8 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
             )
             # Pauses the run; on resume, LangGraph runs this node again and `interrupt`
             # returns the reviewer's decision. Nothing was sent to the client before.
-            decision = ReviewDecision.parse(interrupt(request.model_dump(mode="json")))
+            answer = interrupt(review_interrupt(request))
+            decision = ReviewDecision.parse(answer, appendix=state.draft_appendix)
             reply = reviewed_reply(state.draft, state.draft_appendix, decision)
             record = review_record(request, decision, reply)
         send = ReplyWriter(runtime.stream_writer)

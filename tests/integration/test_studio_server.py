@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain.agents.middleware.human_in_the_loop import HITLRequest
 from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
+from pydantic import TypeAdapter
 
 from emostage.testing.ollama_server import FakeOllama
 
@@ -26,8 +28,19 @@ CRISIS: dict[str, Any] = {"dialogue": [{"role": "client", "content": "I want to 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncLangGraphClient]:
+    yield from langgraph_dev(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def review_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncLangGraphClient]:
+    yield from langgraph_dev(tmp_path_factory, EMOSTAGE_REVIEW="crisis")
+
+
+def langgraph_dev(
+    tmp_path_factory: pytest.TempPathFactory, **settings: str
+) -> Iterator[SyncLangGraphClient]:
     port = free_port()
-    env = cli_env(LANGGRAPH_NO_VERSION_CHECK="true", LANGSMITH_TRACING="false")
+    env = cli_env(LANGGRAPH_NO_VERSION_CHECK="true", LANGSMITH_TRACING="false", **settings)
     log = tmp_path_factory.mktemp("server") / "langgraph-dev.log"
     command = [
         str(Path(sys.executable).with_name("langgraph")),
@@ -107,3 +120,25 @@ def test_a_chat_thread_runs_by_messages_and_streams_only_the_reply(
     assert [m["type"] for m in values["messages"]] == ["human", "ai", "human", "ai"]
     assert values["messages"][-1]["content"] == values["response"]
     assert values["messages"][-1]["response_metadata"]["emostage"]["phase"] == values["phase"]
+
+
+def test_a_review_pause_is_langchains_hitl_request_and_takes_its_decisions(
+    review_server: SyncLangGraphClient,
+) -> None:
+    """What agent-chat-ui does: draw the HITL request, resume with `{"decisions": [...]}`."""
+    thread = review_server.threads.create()["thread_id"]
+    payload: Any = {"messages": [{"role": "user", "content": "I want to kill myself tonight."}]}
+    context = {"backend": "scripted", "locale": "en-US"}
+    review_server.runs.wait(thread, "emostage", input=payload, context=context)
+    state: Any = review_server.threads.get_state(thread)
+    (interrupt,) = state["interrupts"]
+    value = TypeAdapter(HITLRequest).validate_python(interrupt["value"])
+    args = value["action_requests"][0]["args"]
+    assert "call or text 988" in args["resources"]
+    edited = {"name": "send_reply", "args": {**args, "message": "I'm here with you."}}
+    command: Any = {"resume": {"decisions": [{"type": "edit", "edited_action": edited}]}}
+    review_server.runs.wait(thread, "emostage", command=command, context=context)
+    values: Any = review_server.threads.get_state(thread)["values"]
+    assert values["response"] == f"I'm here with you.\n\n{args['resources']}"
+    assert values["messages"][-1]["content"] == values["response"]
+    assert values["review"]["action"] == "edit"

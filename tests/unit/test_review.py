@@ -13,6 +13,7 @@ from langgraph.types import Command
 from emostage import EmoStage, InputError
 from emostage.conversation import Turn
 from emostage.graph import build_graph
+from emostage.review import paused_request
 from emostage.state import InputState
 from emostage.streaming import delta_of, shown_text
 from emostage.testing import ScriptedChatModel
@@ -111,10 +112,11 @@ def test_the_raw_graph_interrupts_and_resumes_with_a_command() -> None:
     events = list(graph.stream(payload, config, stream_mode="custom"))
     assert [delta_of(e) for e in events if delta_of(e)] == []  # nothing reaches the client yet
     (interrupt,) = graph.get_state(config).interrupts
-    assert interrupt.value["risk"]["level"] == "crisis"
+    request = paused_request(interrupt.value)
+    assert request.risk.level == "crisis"
     resumed = graph.stream(Command(resume="approve"), config, stream_mode="custom")
     shown = shown_text(d for e in resumed if (d := delta_of(e)))
-    assert shown == interrupt.value["draft"] == graph.get_state(config).values["response"]
+    assert shown == request.draft == graph.get_state(config).values["response"]
 
 
 def test_the_studio_graph_reads_its_review_policy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,7 +127,7 @@ def test_the_studio_graph_reads_its_review_policy(monkeypatch: pytest.MonkeyPatc
     config: Any = {"configurable": {"thread_id": "s"}}
     graph.invoke({"dialogue": client(ROUTINE)}, config)
     (interrupt,) = graph.get_state(config).interrupts
-    assert interrupt.value["policy"] == "always"
+    assert paused_request(interrupt.value).policy == "always"
     graph.invoke(Command(resume={"action": "replace", "response": "Hello."}), config)
     assert graph.get_state(config).values["response"] == "Hello."
 
