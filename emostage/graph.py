@@ -22,6 +22,7 @@ from langgraph.runtime import Runtime
 
 from emostage.context import Context, resolve_context
 from emostage.errors import ConfigError, TaxonomyError
+from emostage.guarded import EmoStageGraph, guard
 from emostage.models.source import ModelSource
 from emostage.nodes import (
     CHECK_SAFETY_MODEL,
@@ -50,7 +51,6 @@ from emostage.nodes.screen_risk import screen_risk
 from emostage.nodes.take_perspective import make_take_perspective
 from emostage.prompts.phases import Taxonomy, load_taxonomy
 from emostage.review import REVIEW_POLICIES, ReviewPolicy, needs_review
-from emostage.run import EmoStageGraph, guard
 from emostage.sessions.serializer import with_state_types
 from emostage.state import InputState, OutputState, State
 
@@ -166,7 +166,7 @@ def build_graph(
             f"{', '.join(builder.nodes)}."
         )
     # Every run of it is guarded (bounded by the turn's deadline, untraced, locked on a
-    # session store: emostage.run), and its checkpointer loads EmoStage's state classes.
+    # session store: emostage.guarded), and its checkpointer loads EmoStage's state classes.
     return guard(
         builder.compile(
             checkpointer=with_state_types(checkpointer) if checkpointer else None,

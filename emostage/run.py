@@ -1,182 +1,37 @@
-"""Running the EmoStage graph: the guards of every run, and the one runner of `EmoStage`.
+"""Running the EmoStage graph: the one runner of `EmoStage`.
 
-**Every run is guarded.** `build_graph` returns an `EmoStageGraph`: LangGraph's compiled
-graph whose public `stream` and `astream` (and so `invoke`, `ainvoke` and
-`astream_events`) run under `guarded_run`, whoever calls them: `EmoStage`, a raw
-`graph.invoke`, a parent graph, LangGraph Server and Studio. A guarded run
-- resolves the turn's settings once (`Context`, from an object, a mapping or nothing);
-- refuses input over `max_input_chars` before anything is stored;
-- sets the turn's deadline (`emostage.models.deadline`), which bounds every model call;
-- names the session for the model server (a digest of the thread id);
-- turns LangSmith tracing off unless the settings say `allow_tracing`: traces would carry
-  client text off the machine;
-- on a session store (`emostage.sessions`), holds the thread's turn lock from start to
-  end, waiting at most `turn_timeout_s`: turns of one thread never interleave.
-
-**One runner.** Every `EmoStage` entry point (`respond`, `arespond`, `stream`, `astream`,
-`resume`, `aresume`, `finish`) is a `Run` carried out by `run_turn` or `arun_turn`: one
-stream loop, read by `Events`, which tells the running stages (`on_stage`) and the reply
-as it is written (`on_text`, `emostage.streaming.ReplyDelta`s), and gives the output that
-`reply_of` makes a `Reply` of. A turn that fails after part of its reply was shown
-retracts it (an empty replacement): what stays shown is what was stored.
+Every `EmoStage` entry point (`respond`, `arespond`, `stream`, `astream`, `resume`,
+`aresume`, `finish`) is a `Run` carried out by `run_turn` or `arun_turn`: one stream loop,
+read by `Events`, which tells the running stages (`on_stage`) and the reply as it is
+written (`on_text`, `emostage.streaming.ReplyDelta`s), and gives the output that `reply_of`
+makes a `Reply` of. A turn that fails after part of its reply was shown retracts it (an
+empty replacement), unless the run ended by telling the client the turn failed
+(`emostage.failures`): what stays shown is what was stored. The graph's own guards, which
+every run passes whoever starts it, are in `emostage.guarded`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import ExitStack
-from contextvars import Context as RunContext
-from contextvars import copy_context
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Durability
-from langsmith import tracing_context
 
-from emostage.context import Context, resolve_context
-from emostage.conversation import check_size
-from emostage.models.deadline import set_session, start_turn
+from emostage.context import Context
+from emostage.guarded import EmoStageGraph
 from emostage.review import paused_request
 from emostage.safety import RiskAssessment
-from emostage.sessions.base import SessionStore, thread_config, thread_of
-from emostage.state import Diagnostics, InputState, NodeReport, OutputState, Reply, State
-from emostage.streaming import ReplyDelta, delta_of
+from emostage.sessions.base import thread_config
+from emostage.state import Diagnostics, NodeReport, Reply
+from emostage.streaming import FAILED_KEY, ReplyDelta, delta_of
 
 INTERRUPT = "__interrupt__"  # where LangGraph's output holds a paused run's interrupts
 OnStage = Callable[[frozenset[str]], None]
 OnText = Callable[[ReplyDelta], None]
 _MODES: Any = ["values", "updates", "custom"]
 _MODES_WITH_STAGES: Any = [*_MODES, "tasks"]  # only when someone is told the stages
-
-
-class EmoStageGraph(CompiledStateGraph[State, Context, InputState, OutputState]):
-    """The compiled EmoStage graph: LangGraph's, with every run guarded (`guarded_run`)."""
-
-    def stream(
-        self, input: Any, config: Any = None, *, context: Any = None, **kwargs: Any
-    ) -> Iterator[Any]:
-        """LangGraph's `stream` (and so `invoke`), run under the turn's guards."""
-        settings = _checked(input, context)
-        lock = _TurnLock.of(self.checkpointer, config)
-        if lock:
-            lock.take(settings.turn_timeout_s)
-        try:
-            run, exits = guarded_run(settings, config)
-            stream: Any = super().stream  # LangGraph's, whose overloads need not be repeated
-            steps = run.run(stream, input, config, context=settings, **kwargs)
-            try:
-                while True:
-                    try:
-                        chunk = run.run(next, steps)
-                    except StopIteration:
-                        return
-                    yield chunk
-            finally:
-                run.run(steps.close)
-                run.run(exits.close)
-        finally:
-            if lock:
-                lock.give_back()
-
-    async def astream(
-        self, input: Any, config: Any = None, *, context: Any = None, **kwargs: Any
-    ) -> AsyncIterator[Any]:
-        """LangGraph's `astream` (and so `ainvoke`, `astream_events`), under the guards."""
-        settings = _checked(input, context)
-        lock = _TurnLock.of(self.checkpointer, config)
-        if lock:  # database waits, on a worker thread
-            await asyncio.to_thread(lock.take, settings.turn_timeout_s)
-        try:
-            run, exits = guarded_run(settings, config)
-            astream: Any = super().astream
-            steps = run.run(astream, input, config, context=settings, **kwargs)
-
-            async def step() -> Any:
-                return await anext(steps)
-
-            try:
-                while True:
-                    try:
-                        # A task takes its context: here, the run's. Cancelling this one
-                        # cancels the step it awaits.
-                        chunk = await asyncio.create_task(step(), context=run)
-                    except StopAsyncIteration:
-                        return
-                    yield chunk
-            finally:
-                await asyncio.create_task(steps.aclose(), context=run)
-                run.run(exits.close)
-        finally:
-            if lock:
-                await asyncio.shield(asyncio.to_thread(lock.give_back))  # even when cancelled
-
-
-def guard(graph: CompiledStateGraph[State, Context, InputState, OutputState]) -> EmoStageGraph:
-    """`graph` as an `EmoStageGraph`: the same compiled graph, with guarded runs.
-
-    Made as LangGraph's own `Pregel.copy` makes a copy, from the compiled graph's fields.
-    """
-    fields = {name: value for name, value in vars(graph).items() if name != "__orig_class__"}
-    return EmoStageGraph(**fields)
-
-
-def _checked(input: Any, context: Any) -> Context:
-    """The run's settings, resolved once; its input refused if over the size limit.
-
-    Raises:
-        ConfigError: the settings are invalid.
-        InputError: the input is over `max_input_chars`.
-    """
-    settings = resolve_context(context)
-    if isinstance(input, InputState):
-        check_size([*input.dialogue, *input.messages], settings)
-    elif isinstance(input, Mapping):
-        check_size([*_items(input.get("dialogue")), *_items(input.get("messages"))], settings)
-    return settings
-
-
-def _items(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else []
-
-
-def guarded_run(settings: Context, config: Any) -> tuple[RunContext, ExitStack]:
-    """A context for one run (its deadline, session and tracing switch), and its exits."""
-    run = copy_context()
-    exits = ExitStack()
-    run.run(start_turn, settings.turn_timeout_s)
-    run.run(set_session, thread_of(config))
-    if not settings.allow_tracing:
-        run.run(exits.enter_context, tracing_context(enabled=False))
-    return run, exits
-
-
-class _TurnLock:
-    """A run of one thread on a session store: its lock, and the tidying at its end."""
-
-    def __init__(self, store: SessionStore, thread_id: str) -> None:
-        self.store = store
-        self.thread_id = thread_id
-        self.lock = store.turn_lock(thread_id)
-
-    @classmethod
-    def of(cls, checkpointer: Any, config: Any) -> _TurnLock | None:
-        """The lock a run takes, if it runs a thread on a session store; else None."""
-        thread_id = thread_of(config)
-        if not isinstance(checkpointer, SessionStore) or thread_id is None:
-            return None
-        return cls(checkpointer, thread_id)
-
-    def take(self, wait_s: float) -> None:
-        self.lock.acquire(wait_s)
-
-    def give_back(self) -> None:
-        try:
-            self.store.after_turn(self.thread_id)
-        finally:
-            self.lock.release()
 
 
 @dataclass(frozen=True)
@@ -215,6 +70,7 @@ class Events:
         self.paused: list[Any] = []
         self.running: set[str] = set()
         self.shown = ""
+        self.told_failure = False
 
     def read(self, mode: str, chunk: Any) -> ReplyDelta | None:
         """Take one `(mode, chunk)` event; the reply's delta, if it is one."""
@@ -229,12 +85,16 @@ class Events:
                 self.on_stage(frozenset(self.running))
         elif mode == "custom" and (delta := delta_of(chunk)):
             self.shown = delta.apply(self.shown)
+            self.told_failure = bool(chunk.get(FAILED_KEY))
             return delta
         return None
 
     def retraction(self) -> list[ReplyDelta]:
-        """The run failed: the delta that takes back what was shown of its reply, if any."""
-        return [ReplyDelta("", replaces=True)] if self.shown else []
+        """The run failed: the delta that takes back what was shown of its reply, if any.
+
+        None when the run already replaced it by telling the client that the turn failed.
+        """
+        return [ReplyDelta("", replaces=True)] if self.shown and not self.told_failure else []
 
     def result(self) -> dict[str, Any]:
         """The run's output, with its pauses."""

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from emostage.analysis import Emotion, Perspective
 from emostage.conversation import Turn, append_turns, chat_messages
+from emostage.failures import TurnFailure
 from emostage.review import ReviewRecord, ReviewRequest
 from emostage.safety import Resource, RiskAssessment
 from emostage.safety.watch import SafetyWatch
@@ -115,6 +116,9 @@ class OutputState:
     review: Annotated[
         ReviewRecord | None, Field(description="A reviewer's decision on this reply.")
     ] = None
+    failure: Annotated[
+        TurnFailure | None, Field(description="Why the last turn got no reply, if it failed.")
+    ] = None
     reports: Annotated[
         dict[str, NodeReport],
         Field(description="Per node: time taken, model calls and any fallback."),
@@ -160,4 +164,5 @@ CHECKPOINT_TYPES: tuple[type, ...] = (
     Resource,
     SafetyWatch,
     ReviewRecord,
+    TurnFailure,
 )

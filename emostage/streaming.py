@@ -26,6 +26,8 @@ REPLY_KEY = "emostage_reply"
 """The key of appended reply text in custom stream events: `{"emostage_reply": "..."}`."""
 REPLACE_KEY = "emostage_replace"
 """The key of a replacement: `{"emostage_replace": "..."}` replaces what was shown."""
+FAILED_KEY = "emostage_failed"
+"""Marks the replacement that tells the client their turn failed (`emostage.failures`)."""
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 _QUOTES = ('"', "'", "「", "」", "“", "”", "『", "』")

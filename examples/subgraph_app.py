@@ -54,8 +54,11 @@ def main() -> None:
     config: Any = {"configurable": {"thread_id": "client-42"}}
     app.invoke({"messages": [("user", "Work has been crushing me lately.")]}, config)
     paused = app.invoke({"messages": [("user", "I want to end my life tonight.")]}, config)
-    draft = paused["__interrupt__"][0].value["draft"]
-    print(f"A reviewer sees the draft:\n{draft}\n")
+    # LangChain's human-in-the-loop request: one `send_reply` action, its message and resources.
+    (action,) = paused["__interrupt__"][0].value["action_requests"]
+    print(
+        f"A reviewer sees the draft:\n{action['args']['message']}\n{action['args']['resources']}\n"
+    )
     final = app.invoke(Command(resume="approve"), config)
     print(f"Sent: {final['messages'][-1].content}\nHandovers: {final['handovers']}")
 

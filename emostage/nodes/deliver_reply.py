@@ -74,6 +74,7 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
             "messages_read": len(state.messages) + 1,
             "turns_shown": len(state.dialogue) + 1,
             "review": record,
+            "failure": None,
             "draft": "",
             "draft_appendix": "",
             "draft_shown": False,

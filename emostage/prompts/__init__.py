@@ -59,6 +59,7 @@ class PromptSet(BaseModel):
     baseline_persona: str
     baseline_instruction: str
     fallback_reply: str
+    failure_reply: str
 
 
 @cache

@@ -142,3 +142,26 @@ def test_a_review_pause_is_langchains_hitl_request_and_takes_its_decisions(
     assert values["response"] == f"I'm here with you.\n\n{args['resources']}"
     assert values["messages"][-1]["content"] == values["response"]
     assert values["review"]["action"] == "edit"
+
+
+def test_a_failed_turn_shows_in_the_thread_and_the_stream_ends_with_the_notice(
+    server: SyncLangGraphClient,
+) -> None:
+    """What agent-chat-ui streams (values) and keeps after a failed turn."""
+    thread = server.threads.create()["thread_id"]
+    payload: Any = {"messages": [{"role": "user", "content": "仕事がつらいです。"}]}
+    with FakeOllama(fault="refuse") as down:
+        context: Any = {"ollama_host": down.url, "model_attempts": 1}
+        parts = list(
+            server.runs.stream(
+                thread, "emostage", input=payload, context=context, stream_mode="values"
+            )
+        )
+    [error] = [p.data for p in parts if p.event == "error"]
+    assert error["error"] == "TransientModelError" and "\n" not in error["message"]
+    last = [p.data for p in parts if p.event == "values"][-1]
+    notice = last["messages"][-1]
+    assert notice["type"] == "ai" and notice["content"].startswith("申し訳ありません")
+    values: Any = server.threads.get_state(thread)["values"]
+    assert values["messages"][-1]["content"] == notice["content"]
+    assert values["failure"]["error"] == "TransientModelError"

@@ -16,6 +16,7 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.types import Command
 
 from emostage import ConfigError, EmoStage, build_graph
+from emostage.review import paused_request
 from emostage.testing import SCRIPTED_REPLY, ScriptedChatModel
 
 from ..conftest import EXAMPLES
@@ -50,7 +51,7 @@ def test_the_host_keeps_its_state_and_gets_the_reply_appended() -> None:
 def test_the_host_pauses_on_a_crisis_reply_and_sends_what_the_reviewer_approved() -> None:
     app = example("subgraph_app").build_host_app(ScriptedChatModel())
     paused = app.invoke({"messages": [("user", CRISIS)]}, thread("c"))
-    draft = paused["__interrupt__"][0].value["draft"]
+    draft = paused_request(paused["__interrupt__"][0].value).draft
     assert [m.type for m in paused["messages"]] == ["human"]  # nothing sent yet
     final = app.invoke(Command(resume="approve"), thread("c"))
     sent = final["messages"][-1]

@@ -43,7 +43,7 @@ def test_the_pause_is_langchains_hitl_request_with_the_message_and_resources() -
 
 
 def resumed(decision: Any, thread: str) -> str:
-    stage, value = paused_stage(thread)
+    stage, _ = paused_stage(thread)
     reply = stage.resume(thread, {"decisions": [decision]})
     assert reply.status == "delivered" and reply.review is not None
     return reply.response
@@ -91,7 +91,8 @@ def test_the_raw_graph_takes_langchains_decisions_as_resume_values() -> None:
         ScriptedChatModel(defaults={"text": DRAFT}), checkpointer=InMemorySaver(), review="crisis"
     )
     config: Any = {"configurable": {"thread_id": "g"}}
-    graph.invoke({"messages": [{"role": "user", "content": CRISIS[0]["content"]}]}, config)
+    said: Any = {"messages": [{"role": "user", "content": CRISIS[0]["content"]}]}
+    graph.invoke(said, config)
     (interrupt,) = graph.get_state(config).interrupts
     TypeAdapter(HITLRequest).validate_python(interrupt.value)
     answer = {"decisions": [{"type": "respond", "message": "I'm here."}]}

@@ -26,7 +26,7 @@ from emostage import (
     shown_text,
 )
 from emostage.errors import OutputCapError
-from emostage.run import EmoStageGraph
+from emostage.guarded import EmoStageGraph
 from emostage.testing import ScriptedChatModel
 
 PACKAGE = Path(emostage.__file__).parent
