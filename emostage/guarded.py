@@ -120,21 +120,26 @@ def told_failure(
 ) -> list[Any]:
     """Record a failed turn in its thread; the chunks that end the stream by telling it.
 
-    Bad input (`InputError`) is the caller's to fix and records nothing, and neither
-    does a turn paused for review: it stays paused.
+    Bad input (`InputError`) is the caller's to fix and records nothing; a turn paused for
+    review stays paused. When the store that failed the turn fails this write too, the
+    client is still told.
     """
     if isinstance(error, InputError):
         return []
     latest = _thread(graph, config)
     if latest is None:
         return _telling(graph, settings, options, _said(input), None)
-    snapshot = graph.get_state(latest)
-    if snapshot.interrupts:
-        return _telling(graph, settings, options, snapshot.values.get("dialogue", []), None)
-    update = failure_update(snapshot.values, error, settings)
-    graph.update_state(latest, update, as_node=DELIVER_REPLY)
-    after = graph.get_state(latest)
-    return _telling(graph, settings, options, snapshot.values.get("dialogue", []), after)
+    try:
+        snapshot = graph.get_state(latest)
+        if snapshot.interrupts:
+            return []
+        dialogue = snapshot.values.get("dialogue", [])
+        update = failure_update(snapshot.values, error, settings)
+        graph.update_state(latest, update, as_node=DELIVER_REPLY)
+        after = graph.get_state(latest)
+    except Exception:
+        return _telling(graph, settings, options, _said(input), None)
+    return _telling(graph, settings, options, dialogue, after)
 
 
 async def atold_failure(
@@ -151,13 +156,17 @@ async def atold_failure(
     latest = _thread(graph, config)
     if latest is None:
         return _telling(graph, settings, options, _said(input), None)
-    snapshot = await graph.aget_state(latest)
-    if snapshot.interrupts:
-        return _telling(graph, settings, options, snapshot.values.get("dialogue", []), None)
-    update = failure_update(snapshot.values, error, settings)
-    await graph.aupdate_state(latest, update, as_node=DELIVER_REPLY)
-    after = await graph.aget_state(latest)
-    return _telling(graph, settings, options, snapshot.values.get("dialogue", []), after)
+    try:
+        snapshot = await graph.aget_state(latest)
+        if snapshot.interrupts:
+            return []
+        dialogue = snapshot.values.get("dialogue", [])
+        update = failure_update(snapshot.values, error, settings)
+        await graph.aupdate_state(latest, update, as_node=DELIVER_REPLY)
+        after = await graph.aget_state(latest)
+    except Exception:
+        return _telling(graph, settings, options, _said(input), None)
+    return _telling(graph, settings, options, dialogue, after)
 
 
 def _said(input: Any) -> list[Turn]:
