@@ -23,6 +23,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.runtime import Runtime, get_runtime
 
 from emostage.context import Context, resolve_context
+from emostage.conversation import reply_message
 from emostage.models.ask import NodeRun, SchemaT, structured_call, text_call
 from emostage.models.invoke import ANALYSIS_SHARE, Asking, CallPolicy, run_async, run_sync
 from emostage.models.shown import show_more
@@ -244,7 +245,10 @@ def drafted(
     """The state update of a drafting node: the draft, for `deliver_reply` to deliver.
 
     When the draft was shown as it was written, the client is now shown exactly
-    `message` (a fallback replaces what the model had written).
+    `message` (a fallback replaces what the model had written). A draft shown unchanged
+    also joins the chat `messages` now, under the id it was streamed under
+    (`deliver_reply` completes it): the reply message first appears with its draft, so a
+    rerun from the checkpoint before it (a chat client's "regenerate") drafts anew.
 
     Args:
         step: The node's step.
@@ -258,7 +262,9 @@ def drafted(
         show_more(step.reply.take_fresh(), step.reply.message_id)
         # After a replacement, `messages` clients get the stored reply as a new message.
         message_id = "" if step.reply.replaced else step.reply.message_id
+    early = [reply_message(message, {}, message_id)] if message_id else []
     return {
+        **({"messages": early} if early else {}),
         "draft": message,
         "draft_shown": step.reply is not None,
         "draft_id": message_id,

@@ -67,11 +67,13 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
             for chunk in sentence_chunks(reply):
                 send(ReplyDelta(chunk))
         # The same text goes into both views of the conversation, which stay in step.
+        known = {message.id for message in state.messages}
         return {
             "response": reply,
             "dialogue": [Turn(role="counselor", content=reply)],
             "messages": [reply_message(reply, _analysis(state), state.draft_id or None)],
-            "messages_read": len(state.messages) + 1,
+            # One more message, unless the draft's own message (same id) is completed.
+            "messages_read": len(state.messages) + (state.draft_id not in known),
             "turns_shown": len(state.dialogue) + 1,
             "review": record,
             "failure": None,

@@ -17,6 +17,7 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
 from pydantic import TypeAdapter
 
+from emostage.testing import ScriptedChatModel
 from emostage.testing.ollama_server import FakeOllama
 
 from ..conftest import ROOT, cli_env, free_port, server_process
@@ -165,3 +166,23 @@ def test_a_failed_turn_shows_in_the_thread_and_the_stream_ends_with_the_notice(
     values: Any = server.threads.get_state(thread)["values"]
     assert values["messages"][-1]["content"] == notice["content"]
     assert values["failure"]["error"] == "TransientModelError"
+
+
+def test_regenerate_from_a_chat_client_drafts_anew(server: SyncLangGraphClient) -> None:
+    """agent-chat-ui's regenerate: rerun from the parent of the state the reply first shows in."""
+    thread = server.threads.create()["thread_id"]
+    payload: Any = {"messages": [{"role": "user", "content": "Work is crushing me."}]}
+    drafts = ScriptedChatModel(replies=["That sounds exhausting.", "You sound worn out."])
+    with FakeOllama(drafts) as model:
+        context: Any = {"ollama_host": model.url}
+        server.runs.wait(thread, "emostage", input=payload, context=context)
+        first: Any = server.threads.get_state(thread)["values"]
+        reply_id = first["messages"][-1]["id"]
+        history: Any = server.threads.get_history(thread, limit=50)  # newest first
+        seen = [s for s in history if any(m["id"] == reply_id for m in s["values"]["messages"])]
+        parent = seen[-1]["parent_checkpoint"]
+        server.runs.wait(thread, "emostage", input=None, context=context, checkpoint=parent)
+    again: Any = server.threads.get_state(thread)["values"]
+    assert first["response"] == "That sounds exhausting."
+    assert again["response"] == "You sound worn out." == again["messages"][-1]["content"]
+    assert [m["type"] for m in again["messages"]] == ["human", "ai"]

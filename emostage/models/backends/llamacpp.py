@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache, partial
@@ -49,7 +50,9 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
     n_threads: int | None = None
     temperature: float = 0.7
     max_tokens: int = 512
-    seed: int = 0
+    seed: int | None = None
+    """Sampling seed of every call; None: a new one each call, as Ollama does, so a
+    regenerated draft is a new one."""
     chat_format: str | None = None
     """llama-cpp-python chat format; None reads the GGUF's own template."""
     _llama: Any = PrivateAttr(default=None)
@@ -84,7 +87,7 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
                 n_ctx=self.n_ctx,
                 n_batch=self.n_batch,
                 n_threads=self.n_threads or os.cpu_count(),
-                seed=self.seed,
+                seed=self.seed or 0,
                 chat_format=self.chat_format,
                 verbose=False,
             )
@@ -144,6 +147,7 @@ class ChatLlamaCpp(SchemaGuidedChatModel):
             "temperature": options.get("temperature", self.temperature),
             "max_tokens": options.get("max_tokens", self.max_tokens),
             "stop": stop,
+            "seed": self.seed if self.seed is not None else secrets.randbits(32),
         }
         if (schema := options.get("json_schema")) is not None:
             request["grammar"] = compact_json_grammar(json.dumps(schema))
