@@ -21,7 +21,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command, Durability
 
 from emostage.context import Context
-from emostage.conversation import Turn, parse_dialogue, require_client_last
+from emostage.conversation import (
+    Turn,
+    counselor_draft,
+    dialogue_turns,
+    require_client_last,
+)
 from emostage.errors import ConfigError, InputError
 from emostage.graph import AnalysisLayout, build_graph
 from emostage.models.source import describe_model, preflight, resolve_backend
@@ -213,6 +218,35 @@ class EmoStage:
         async for delta in astream_turn(self.graph, self._new_turn(dialogue, thread_id, overrides)):
             yield delta
 
+    def rewrite(
+        self,
+        dialogue: DialogueLike,
+        draft: str,
+        *,
+        thread_id: str | None = None,
+        on_stage: OnStage | None = None,
+        **overrides: Any,
+    ) -> Reply:
+        """The counselor's own `draft` of the next turn, improved, as HAILEY does.
+
+        The turn analyses the dialogue as `respond` does, then rewrites the draft for
+        empathy and for the phase, changing as little as it can; `Reply.changes` names each
+        change. On a crisis turn the crisis resources follow it. When no usable rewrite
+        comes, the draft is delivered unchanged (see `diagnostics.fallbacks`).
+
+        Raises:
+            InputError: the draft is empty, or the dialogue is invalid.
+        """
+        run = self._new_turn(dialogue, thread_id, overrides, counselor_draft(draft))
+        return self._reply(run_turn(self.graph, run, on_stage=on_stage), run)
+
+    async def arewrite(
+        self, dialogue: DialogueLike, draft: str, *, thread_id: str | None = None, **overrides: Any
+    ) -> Reply:
+        """Async `rewrite`."""
+        run = self._new_turn(dialogue, thread_id, overrides, counselor_draft(draft))
+        return self._reply(await arun_turn(self.graph, run), run)
+
     def finish(self, thread_id: str, *, on_stage: OnStage | None = None) -> Reply | None:
         """Finish a turn that was cut off (Ctrl-C, a crash) from its last checkpoint.
 
@@ -272,23 +306,18 @@ class EmoStage:
             raise ConfigError(f"Unknown setting: {exc}.") from None
 
     def _new_turn(
-        self, dialogue: DialogueLike, thread_id: str | None, overrides: Mapping[str, Any]
+        self,
+        dialogue: DialogueLike,
+        thread_id: str | None,
+        overrides: Mapping[str, Any],
+        counselor_draft: str = "",
     ) -> Run:
         self._choose_backend()
         context = self._settings(overrides)
-        if isinstance(dialogue, str | bytes) or not isinstance(dialogue, Sequence | Mapping):
-            raise InputError(
-                f"The dialogue must be a list of turns {{role, content}} or a KokoroChat "
-                f"document, not {type(dialogue).__name__}."
-            )
-        turns = parse_dialogue(
-            [t.model_dump() if isinstance(t, Turn) else t for t in dialogue]
-            if not isinstance(dialogue, Mapping)
-            else dialogue
-        )
+        turns = dialogue_turns(dialogue)
         if thread_id is None:
             require_client_last(turns)
-        payload = InputState(dialogue=turns)
+        payload = InputState(dialogue=turns, counselor_draft=counselor_draft)
         return Run(payload, thread_id or uuid.uuid4().hex, context, self._durability)
 
     def _reply(self, output: Mapping[str, Any], run: Run) -> Reply:

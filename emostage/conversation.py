@@ -172,6 +172,33 @@ def parse_dialogue(data: Any) -> list[Turn]:
     return merged
 
 
+def dialogue_turns(dialogue: object) -> list[Turn]:
+    """The turns of a dialogue given to the API: a list of turns or messages, or a document.
+
+    Raises:
+        InputError: `dialogue` is no list or document, or `parse_dialogue` refuses it.
+    """
+    if isinstance(dialogue, str | bytes) or not isinstance(dialogue, Sequence | Mapping):
+        raise InputError(
+            f"The dialogue must be a list of turns {{role, content}} or a KokoroChat "
+            f"document, not {type(dialogue).__name__}."
+        )
+    if isinstance(dialogue, Mapping):
+        return parse_dialogue(dialogue)
+    return parse_dialogue([t.model_dump() if isinstance(t, Turn) else t for t in dialogue])
+
+
+def counselor_draft(draft: object) -> str:
+    """The counselor's own draft of a reply, for a rewrite, checked.
+
+    Raises:
+        InputError: the draft is not text, or is empty.
+    """
+    if not isinstance(draft, str) or not draft.strip():
+        raise InputError("The draft to rewrite must be non-empty text.")
+    return draft
+
+
 def load_dialogue(path: str | Path) -> list[Turn]:
     """Read a dialogue file (see `parse_dialogue` for the formats).
 

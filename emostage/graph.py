@@ -33,6 +33,7 @@ from emostage.nodes import (
     READ_MESSAGES,
     RECOGNIZE_PHASE,
     RESPOND_BASELINE,
+    REWRITE_DRAFT,
     SCREEN_RISK,
     TAKE_PERSPECTIVE,
     AnalysisNode,
@@ -47,6 +48,7 @@ from emostage.nodes.plan_reply import make_plan_reply
 from emostage.nodes.read_messages import read_messages
 from emostage.nodes.recognize_phase import make_recognize_phase
 from emostage.nodes.respond_baseline import make_respond_baseline
+from emostage.nodes.rewrite_draft import make_rewrite_draft
 from emostage.nodes.screen_risk import screen_risk
 from emostage.nodes.take_perspective import make_take_perspective
 from emostage.prompts.phases import Taxonomy, load_taxonomy
@@ -134,6 +136,7 @@ def build_graph(
     crisis_shown = not needs_review(review, crisis_turn=True)
     drafts[DRAFT_CRISIS] = make_draft_crisis(models, phases, crisis_shown)
     drafts[RESPOND_BASELINE] = make_respond_baseline(models, shown)
+    drafts[REWRITE_DRAFT] = make_rewrite_draft(models, phases)
 
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=OutputState

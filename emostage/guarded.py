@@ -246,9 +246,13 @@ def _checked(input: Any, context: Any) -> Context:
     """
     settings = resolve_context(context)
     if isinstance(input, InputState):
-        check_size([*input.dialogue, *input.messages], settings)
+        draft: dict[str, Any] = {"content": input.counselor_draft}
+        check_size([*input.dialogue, *input.messages, draft], settings)
     elif isinstance(input, Mapping):
-        check_size([*_items(input.get("dialogue")), *_items(input.get("messages"))], settings)
+        draft = {"content": input.get("counselor_draft")}
+        check_size(
+            [*_items(input.get("dialogue")), *_items(input.get("messages")), draft], settings
+        )
     return settings
 
 

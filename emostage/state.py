@@ -45,6 +45,9 @@ class Reply(BaseModel):
         default=None, description="While awaiting review: what the reviewer must decide on."
     )
     review: ReviewRecord | None = Field(default=None, description="The reviewer's decision.")
+    changes: list[str] = Field(
+        default_factory=list, description="A rewrite's changes to the counselor's draft."
+    )
     phase: str | None
     phase_rationale: str
     perspective: Perspective | None
@@ -93,6 +96,15 @@ class InputState:
         append_turns,
     ] = field(default_factory=list)
     messages: ChatMessages = field(default_factory=list)
+    counselor_draft: Annotated[
+        str,
+        Field(
+            description=(
+                "The counselor's own draft of the next message: the turn rewrites it "
+                "(kept close, improved for empathy and the phase) instead of drafting one."
+            )
+        ),
+    ] = ""
 
 
 @dataclass(kw_only=True)
@@ -116,6 +128,9 @@ class OutputState:
     review: Annotated[
         ReviewRecord | None, Field(description="A reviewer's decision on this reply.")
     ] = None
+    changes: Annotated[
+        list[str], Field(description="What a rewrite changed in the counselor's draft, and why.")
+    ] = field(default_factory=list)
     failure: Annotated[
         TurnFailure | None, Field(description="Why the last turn got no reply, if it failed.")
     ] = None

@@ -1,4 +1,4 @@
-"""The `emostage` commands: respond, chat, graph, doctor, sessions."""
+"""The `emostage` commands: respond, rewrite, chat, graph, doctor, sessions."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from emostage.cli.options import (
     spinner,
     warn_fallbacks,
 )
-from emostage.conversation import load_dialogue, parse_dialogue
+from emostage.conversation import Turn, load_dialogue, parse_dialogue
 from emostage.files import decode, parse_json, read_limited
 from emostage.graph import build_graph
 from emostage.models.source import describe_model
@@ -87,13 +87,7 @@ def respond(
     """Write the counselor's next turn for a dialogue that ends with the client."""
 
     def action() -> None:
-        dialogue = (
-            parse_dialogue(
-                parse_json(decode(read_limited(sys.stdin.buffer, "stdin"), "stdin"), "stdin")
-            )
-            if file == "-"
-            else load_dialogue(file)
-        )
+        dialogue = read_dialogue(file)
         stage = build_stage(chosen, turn)
         live = not json_output and out.is_terminal  # the stages, then the reply as delivered
         with on_ctrl_c(_no_reply):
@@ -112,6 +106,49 @@ def respond(
         warn_fallbacks(reply.diagnostics.fallbacks)
 
     run_action(debug, action)
+
+
+@app.command()
+@grouped
+def rewrite(
+    file: Annotated[str, typer.Argument(help="Dialogue JSON file, or - for stdin.")],
+    draft: Annotated[
+        str, typer.Option("--draft", help="Your own draft of the next message, to improve.")
+    ],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the whole Reply as JSON.")
+    ] = False,
+    *,
+    chosen: ModelChoice,
+    turn: TurnChoice,
+    debug: Debug = False,
+) -> None:
+    """Improve your own draft of the next turn for empathy and the phase; list the changes."""
+
+    def action() -> None:
+        dialogue = read_dialogue(file)
+        stage = build_stage(chosen, turn)
+        with on_ctrl_c(_no_reply), spinner("Reading the session and your draft ..."):
+            reply = stage.rewrite(dialogue, draft)
+        if json_output:
+            out.print_json(reply.model_dump_json())
+        else:
+            out.print(reply.response, highlight=False, markup=False)
+            for change in reply.changes:
+                say(err, f"- {change}", "dim")
+            say(err, f"phase: {reply.phase or '-'} · {len(reply.changes)} change(s)", "dim")
+        warn_fallbacks(reply.diagnostics.fallbacks)
+
+    run_action(debug, action)
+
+
+def read_dialogue(file: str) -> list[Turn]:
+    """The dialogue in `file`, or on stdin for `-`."""
+    if file != "-":
+        return load_dialogue(file)
+    return parse_dialogue(
+        parse_json(decode(read_limited(sys.stdin.buffer, "stdin"), "stdin"), "stdin")
+    )
 
 
 def _no_reply() -> NoReturn:

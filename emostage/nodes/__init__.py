@@ -44,6 +44,7 @@ __all__ = [
     "READ_MESSAGES",
     "RECOGNIZE_PHASE",
     "RESPOND_BASELINE",
+    "REWRITE_DRAFT",
     "SCREEN_RISK",
     "TAKE_PERSPECTIVE",
     "AnalysisNode",
@@ -75,6 +76,7 @@ PLAN_REPLY = "plan_reply"
 DRAFT_GENERAL = "draft_general"
 DRAFT_CRISIS = "draft_crisis"
 RESPOND_BASELINE = "respond_baseline"
+REWRITE_DRAFT = "rewrite_draft"
 DELIVER_REPLY = "deliver_reply"
 BUILTIN_NODES = (
     READ_MESSAGES,
@@ -86,10 +88,11 @@ BUILTIN_NODES = (
     DRAFT_GENERAL,
     DRAFT_CRISIS,
     RESPOND_BASELINE,
+    REWRITE_DRAFT,
     DELIVER_REPLY,
 )
 # Routes `plan_reply` can take besides a phase's draft node, by the name a phase would have.
-BUILTIN_ROUTES = ("general", "crisis", "baseline")
+BUILTIN_ROUTES = ("general", "crisis", "baseline", "rewrite")
 
 
 def draft_node(phase: str) -> str:
@@ -144,19 +147,26 @@ class Step:
         )
 
     def structured(
-        self, schema: type[SchemaT], messages: Sequence[BaseMessage], *, default: SchemaT
+        self,
+        schema: type[SchemaT],
+        messages: Sequence[BaseMessage],
+        *,
+        default: SchemaT,
+        drafting: bool = False,
     ) -> Asking[SchemaT]:
         """Ask the analysis model for `schema`; `default` after too many bad answers.
 
         An analysis call takes at most its share of the turn (`ANALYSIS_SHARE`), so that a
-        slow server still leaves the draft its time.
+        slow server still leaves the draft its time. With `drafting`, the drafting model
+        answers instead, with the rest of the turn (a rewrite of the counselor's draft).
         """
+        settings = self.context if drafting else self.context.for_analysis()
         return structured_call(
             self.run,
-            self.models.structured(self.context.for_analysis(), schema),
+            self.models.structured(settings, schema),
             schema,
             messages,
-            policy=CallPolicy.of(self.context, turn_share=ANALYSIS_SHARE),
+            policy=CallPolicy.of(self.context, turn_share=1.0 if drafting else ANALYSIS_SHARE),
             default=default,
         )
 
@@ -240,7 +250,11 @@ def node(
 
 
 def drafted(
-    step: Step, message: str, appendix: str = "", resources: Sequence[Resource] = ()
+    step: Step,
+    message: str,
+    appendix: str = "",
+    resources: Sequence[Resource] = (),
+    changes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The state update of a drafting node: the draft, for `deliver_reply` to deliver.
 
@@ -255,6 +269,7 @@ def drafted(
         message: The drafted message.
         appendix: Text appended to it verbatim (crisis resources).
         resources: The resources in the appendix, as data (for a reviewer).
+        changes: What a rewrite changed in the counselor's draft.
     """
     message_id = ""
     if step.reply is not None:
@@ -270,6 +285,7 @@ def drafted(
         "draft_id": message_id,
         "draft_appendix": appendix,
         "draft_resources": list(resources),
+        "changes": list(changes),
         "language": step.view.language,
     }
 

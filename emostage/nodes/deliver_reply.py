@@ -21,7 +21,7 @@ from langgraph.types import interrupt
 from emostage.context import Context
 from emostage.conversation import Turn, reply_message
 from emostage.models.shown import show_more
-from emostage.nodes import DRAFT_CRISIS, Node
+from emostage.nodes import DRAFT_CRISIS, REWRITE_DRAFT, Node
 from emostage.review import (
     ReviewDecision,
     ReviewPolicy,
@@ -43,7 +43,9 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
     def deliver_reply(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         reply = joined_reply(state.draft, state.draft_appendix)
         record = None
-        if needs_review(review, crisis_turn=state.strategy == DRAFT_CRISIS):
+        # A rewrite is the counselor's own draft: they have reviewed it.
+        rewrite = state.strategy == REWRITE_DRAFT
+        if not rewrite and needs_review(review, crisis_turn=state.strategy == DRAFT_CRISIS):
             request = review_request(
                 turn=sum(t.role == "client" for t in state.dialogue),
                 message=state.draft,
@@ -77,6 +79,7 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
             "turns_shown": len(state.dialogue) + 1,
             "review": record,
             "failure": None,
+            "counselor_draft": "",
             "draft": "",
             "draft_appendix": "",
             "draft_shown": False,

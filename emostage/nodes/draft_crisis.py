@@ -16,7 +16,7 @@ from emostage.errors import ModelUnavailableError
 from emostage.nodes import DRAFT_CRISIS, Asking, ModelSource, Node, Step, drafted, node
 from emostage.prompts import PromptSet
 from emostage.prompts.phases import Taxonomy
-from emostage.safety import RiskAssessment, crisis_resources
+from emostage.safety import Resource, RiskAssessment, crisis_resources
 from emostage.state import State
 
 
@@ -28,25 +28,35 @@ def make_draft_crisis(models: ModelSource, taxonomy: Taxonomy, shows_reply: bool
 
     @node(DRAFT_CRISIS, models, taxonomy=taxonomy, shows_reply=shows_reply)
     def draft_crisis(state: State, step: Step) -> Asking[dict[str, Any]]:
-        context, view = step.context, step.view
-        instruction, fallback, header = _texts(view.prompts, state.risk or RiskAssessment())
+        view = step.view
+        instruction, fallback, header = crisis_texts(view.prompts, state.risk or RiskAssessment())
         try:
             message = yield from step.text(view.ask(instruction), fallback=fallback)
         except ModelUnavailableError as exc:
             # A crisis turn always gets an answer, model or not.
             step.run.fallback = f"model unavailable ({type(exc).__name__}): fixed crisis reply"
             message = fallback
-        table = crisis_resources(view.language, context.locale, context.crisis_resources)
-        if table.warning:
-            step.run.fallback = "; ".join(filter(None, [step.run.fallback, table.warning]))
-        lines = [f"- {r.name}: {r.contact}" for r in table.resources]
-        # Contacts are appended verbatim, never written by the model: numbers stay exact.
-        return drafted(step, message, "\n".join([header, *lines]), table.resources)
+        appendix, resources = crisis_appendix(step, header)
+        return drafted(step, message, appendix, resources)
 
     return draft_crisis
 
 
-def _texts(prompts: PromptSet, risk: RiskAssessment) -> tuple[str, str, str]:
+def crisis_appendix(step: Step, header: str) -> tuple[str, list[Resource]]:
+    """The crisis resources to append to a reply, under `header`, and as data.
+
+    Contacts are appended verbatim, never written by the model: numbers stay exact. A
+    table that had to fall back to the language's default is noted as a fallback.
+    """
+    context, view = step.context, step.view
+    table = crisis_resources(view.language, context.locale, context.crisis_resources)
+    if table.warning:
+        step.run.fallback = "; ".join(filter(None, [step.run.fallback, table.warning]))
+    lines = [f"- {r.name}: {r.contact}" for r in table.resources]
+    return "\n".join([header, *lines]), list(table.resources)
+
+
+def crisis_texts(prompts: PromptSet, risk: RiskAssessment) -> tuple[str, str, str]:
     """Instruction, fixed fallback reply and resources header for this kind of crisis turn."""
     if risk.subject == "other":
         return (

@@ -7,14 +7,24 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from emostage.context import Context, resolve_context
-from emostage.nodes import DRAFT_CRISIS, DRAFT_GENERAL, RESPOND_BASELINE, Node, draft_node
+from emostage.nodes import (
+    DRAFT_CRISIS,
+    DRAFT_GENERAL,
+    RESPOND_BASELINE,
+    REWRITE_DRAFT,
+    Node,
+    draft_node,
+)
 from emostage.prompts.phases import Taxonomy
 from emostage.safety import RiskAssessment, settle_risk
 from emostage.state import State
 
 
 def make_plan_reply(taxonomy: Taxonomy) -> Node:
-    """A node that routes a crisis turn to the crisis strategy, any other to its phase's."""
+    """A node that routes a crisis turn to the crisis strategy, any other to its phase's.
+
+    A turn that brings the counselor's own draft is rewritten instead (`rewrite_draft`).
+    """
 
     def plan_reply(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = resolve_context(runtime.context)
@@ -27,7 +37,9 @@ def make_plan_reply(taxonomy: Taxonomy) -> Node:
             model=state.perspective.risk_reading() if state.perspective else None,
             guard=state.guard_risk,
         )
-        if settled.crisis:
+        if state.counselor_draft.strip():
+            strategy = REWRITE_DRAFT  # the counselor's own words, with the crisis if there is one
+        elif settled.crisis:
             strategy = DRAFT_CRISIS  # whatever the phase or mode
         elif context.mode == "baseline":
             strategy = RESPOND_BASELINE

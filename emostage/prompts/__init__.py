@@ -45,6 +45,8 @@ class PromptSet(BaseModel):
     draft: str
     draft_general: str
     draft_rules: str
+    rewrite: str
+    rewrite_draft_header: str
     analysis_header: str
     phase_label: str
     perspective_labels: PerspectiveLabels

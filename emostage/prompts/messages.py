@@ -153,19 +153,36 @@ def draft_instruction(
     perspective: Perspective | None,
 ) -> str:
     """The drafting instruction: the phase strategy, the analysis, then the rules."""
+    strategy = phase_strategy(prompts, taxonomy, language, phase)
+    return with_analysis(strategy, prompts, assessment, perspective, prompts.draft_rules)
+
+
+def phase_strategy(
+    prompts: PromptSet, taxonomy: Taxonomy, language: Language, phase: str | None
+) -> str:
+    """What fits now and what to avoid in `phase`; the phase-neutral strategy for None."""
     if phase is None:
-        strategy = prompts.draft_general
-    else:
-        text = taxonomy.phase(phase).text(language)
-        strategy = prompts.draft.format(
-            phase_name=text.name,
-            phase_definition=text.definition,
-            fits=_bullets(text.fits),
-            avoid=_bullets(text.avoid),
-        )
+        return prompts.draft_general
+    text = taxonomy.phase(phase).text(language)
+    return prompts.draft.format(
+        phase_name=text.name,
+        phase_definition=text.definition,
+        fits=_bullets(text.fits),
+        avoid=_bullets(text.avoid),
+    )
+
+
+def with_analysis(
+    strategy: str,
+    prompts: PromptSet,
+    assessment: PhaseAssessment | None,
+    perspective: Perspective | None,
+    task: str,
+) -> str:
+    """A strategy, the turn's analysis, then the task: a drafting call's request."""
     # Analysis is model output and may quote the client, so it is joined, not formatted.
     analysis = _analysis_lines(prompts, assessment, perspective)
-    parts = [strategy.rstrip(), *(["\n".join(analysis)] if analysis else []), prompts.draft_rules]
+    parts = [strategy.rstrip(), *(["\n".join(analysis)] if analysis else []), task]
     return "\n\n".join(parts)
 
 

@@ -8,6 +8,7 @@ and needs the dev extra (pytest-httpserver).
 from emostage.models.backends.scripted import (
     SCRIPTED_PERSPECTIVE,
     SCRIPTED_REPLY,
+    SCRIPTED_REWRITE,
     SCRIPTED_SCORES,
     SCRIPTED_VERDICT,
     Answer,
@@ -17,6 +18,7 @@ from emostage.models.backends.scripted import (
 __all__ = [
     "SCRIPTED_PERSPECTIVE",
     "SCRIPTED_REPLY",
+    "SCRIPTED_REWRITE",
     "SCRIPTED_SCORES",
     "SCRIPTED_VERDICT",
     "Answer",

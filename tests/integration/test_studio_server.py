@@ -17,7 +17,7 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
 from pydantic import TypeAdapter
 
-from emostage.testing import ScriptedChatModel
+from emostage.testing import SCRIPTED_REWRITE, ScriptedChatModel
 from emostage.testing.ollama_server import FakeOllama
 
 from ..conftest import ROOT, cli_env, free_port, server_process
@@ -186,3 +186,15 @@ def test_regenerate_from_a_chat_client_drafts_anew(server: SyncLangGraphClient) 
     assert first["response"] == "That sounds exhausting."
     assert again["response"] == "You sound worn out." == again["messages"][-1]["content"]
     assert [m["type"] for m in again["messages"]] == ["human", "ai"]
+
+
+def test_a_counselor_draft_is_rewritten_under_the_server(server: SyncLangGraphClient) -> None:
+    thread = server.threads.create()["thread_id"]
+    payload: Any = {
+        "messages": [{"role": "user", "content": "Work is crushing me."}],
+        "counselor_draft": "You should talk to your boss.",
+    }
+    server.runs.wait(thread, "emostage", input=payload, context={"backend": "scripted"})
+    values: Any = server.threads.get_state(thread)["values"]
+    assert values["response"] == SCRIPTED_REWRITE["reply"] == values["messages"][-1]["content"]
+    assert values["changes"] == SCRIPTED_REWRITE["changes"]

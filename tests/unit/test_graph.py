@@ -75,7 +75,7 @@ def test_graph_is_a_fan_out_then_router() -> None:
         assert ("read_messages", analysis, True) in edges
         assert (analysis, "plan_reply", False) in edges
     targets = {t for s, t, c in edges if s == "plan_reply" and c}
-    others = {"draft_general", "draft_crisis", "respond_baseline"}
+    others = {"draft_general", "draft_crisis", "respond_baseline", "rewrite_draft"}
     assert targets == {f"draft_{p}" for p in IVEY} | others
 
 

@@ -25,6 +25,10 @@ from emostage.models.backends import Backend, Fingerprint
 from emostage.models.backends.structured import SchemaGuidedChatModel
 
 SCRIPTED_REPLY = "(scripted test reply) That sounds really hard. Could you tell me more?"
+SCRIPTED_REWRITE: dict[str, Any] = {
+    "reply": "(scripted rewrite) That sounds really hard. I'm here with you.",
+    "changes": ["(scripted) named the feeling before the advice"],
+}
 # In the compact encoding a model writes (`emostage.analysis`).
 SCRIPTED_PERSPECTIVE: dict[str, Any] = {
     "feel": [{"n": "(scripted) distress", "i": 3}],
@@ -142,6 +146,7 @@ class ScriptedChatModel(SchemaGuidedChatModel):
             return {"why": "(scripted) placeholder rationale", "phase": self.phase}
         placeholders = {
             "Perspective": SCRIPTED_PERSPECTIVE,
+            "Rewrite": SCRIPTED_REWRITE,
             "TurnScores": SCRIPTED_SCORES,
             "PairVerdict": SCRIPTED_VERDICT,
         }
