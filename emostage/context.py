@@ -20,6 +20,7 @@ BACKENDS: tuple[Backend, ...] = ("ollama", "llamacpp", "openai", "auto", "script
 MODES: tuple[Mode, ...] = ("emostage", "baseline")
 DEFAULT_MODEL = "qwen2.5:7b"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+MAX_CANDIDATES = 8  # drafts of one turn: each holds a server slot while it is written
 
 
 @dataclass(kw_only=True)
@@ -125,6 +126,14 @@ class Context:
     )
     use_perspective: bool = setting(True, "Ablation switch: run perspective-taking.")
     use_phase: bool = setting(True, "Ablation switch: run phase recognition and phase strategies.")
+    candidates: int = setting(
+        1,
+        (
+            "Replies drafted for a turn, at once, with the same strategy; a reviewer picks "
+            "one (without review, the first is delivered)."
+        ),
+        "EMOSTAGE_CANDIDATES",
+    )
     opening_turns: int = setting(2, "Opening turns always kept when a long dialogue is windowed.")
     recent_turns: int = setting(20, "Most recent turns kept when a long dialogue is windowed.")
     max_turn_chars: int = setting(
@@ -176,6 +185,8 @@ class Context:
             raise ConfigError("Need model_attempts >= 1 and structured_retries >= 0.")
         if self.safety_followup_turns < 0:
             raise ConfigError("Need safety_followup_turns >= 0.")
+        if not 1 <= self.candidates <= MAX_CANDIDATES:
+            raise ConfigError(f"Need 1 <= candidates <= {MAX_CANDIDATES}.")
 
     def for_analysis(self) -> Context:
         """These settings with the analysis model in place of the drafting one."""

@@ -178,6 +178,7 @@ def reply_of(output: Mapping[str, Any], mode: str, thread_id: str, model: str) -
         pending_review=paused_request(paused[0]) if paused else None,
         review=None if paused else output.get("review"),
         changes=[] if paused else output.get("changes", []),
+        candidates=output.get("candidates", []),
         phase=output.get("phase"),
         phase_rationale=output.get("phase_rationale", ""),
         perspective=output.get("perspective"),

@@ -48,6 +48,9 @@ class Reply(BaseModel):
     changes: list[str] = Field(
         default_factory=list, description="A rewrite's changes to the counselor's draft."
     )
+    candidates: list[str] = Field(
+        default_factory=list, description="Every draft, when the turn drafted several."
+    )
     phase: str | None
     phase_rationale: str
     perspective: Perspective | None
@@ -128,6 +131,10 @@ class OutputState:
     review: Annotated[
         ReviewRecord | None, Field(description="A reviewer's decision on this reply.")
     ] = None
+    candidates: Annotated[
+        list[str],
+        Field(description="Every draft of the turn when it drafted several (a reviewer's choice)."),
+    ] = field(default_factory=list)
     changes: Annotated[
         list[str], Field(description="What a rewrite changed in the counselor's draft, and why.")
     ] = field(default_factory=list)

@@ -1,8 +1,9 @@
 """Running model calls, sync or async, under a deadline, retrying transient faults.
 
 The code that decides what to ask (`emostage.models.ask`, the nodes) is written once, as
-generators that yield a `ModelCall` and receive its answer. `run_sync` and `run_async`
-carry the calls out:
+generators that yield a `ModelCall` and receive its answer, or yield `Together` (several
+such generators, carried out at once: a node's candidate drafts) and receive their results.
+`run_sync` and `run_async` carry the calls out:
 - `run_sync` calls `model.invoke` (the `respond` and `stream` paths);
 - `run_async` awaits `model.ainvoke` on the event loop, with no thread in between (the
   `arespond` and `astream` paths): cancelling the awaiting task cancels the HTTP request,
@@ -15,6 +16,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import copy_context
 from dataclasses import dataclass
@@ -33,7 +35,7 @@ from emostage.models.source import server_error
 
 T = TypeVar("T")
 # A computation that asks the model: it yields calls, receives answers, returns a `T`.
-Asking = Generator["ModelCall", Any, T]
+Asking = Generator["ModelCall | Together", Any, T]
 
 # An analysis call may take this share of the turn's remaining time, so that a slow server
 # still leaves the draft its time: the analysis can fall back, a routine draft cannot.
@@ -92,13 +94,27 @@ class ModelCall:
     sink: TextSink | None = None
 
 
+@dataclass(frozen=True)
+class Together:
+    """Askings to carry out at once; the asking that yields this gets their results, in order.
+
+    On the blocking path each runs on a thread of its own, with the run's context (its
+    deadline); on the event loop they are awaited together.
+    """
+
+    askings: Sequence[Asking[Any]]
+
+
 def run_sync(asking: Asking[T]) -> T:
     """Carry out `asking`'s model calls one by one, blocking; return what it returns."""
     try:
         call = next(asking)
         while True:
             try:
-                answer = invoke_reliably(call.model, call.messages, call.policy, call.sink)
+                if isinstance(call, Together):
+                    answer: Any = _together(call.askings)
+                else:
+                    answer = invoke_reliably(call.model, call.messages, call.policy, call.sink)
             except Exception as exc:  # handed to the asking code, which may recover
                 call = asking.throw(exc)
             else:
@@ -107,13 +123,24 @@ def run_sync(asking: Asking[T]) -> T:
         return done.value  # type: ignore[no-any-return]
 
 
+def _together(askings: Sequence[Asking[Any]]) -> list[Any]:
+    with ThreadPoolExecutor(max_workers=len(askings)) as pool:
+        done = [pool.submit(copy_context().run, run_sync, asking) for asking in askings]
+        return [future.result() for future in done]
+
+
 async def run_async(asking: Asking[T]) -> T:
     """Carry out `asking`'s model calls on the event loop; return what it returns."""
     try:
         call = next(asking)
         while True:
             try:
-                answer = await ainvoke_reliably(call.model, call.messages, call.policy, call.sink)
+                if isinstance(call, Together):
+                    answer: Any = list(await asyncio.gather(*map(run_async, call.askings)))
+                else:
+                    answer = await ainvoke_reliably(
+                        call.model, call.messages, call.policy, call.sink
+                    )
             except Exception as exc:
                 call = asking.throw(exc)
             else:

@@ -15,19 +15,18 @@ between. What a model answer may be, and what happens to a bad one, is
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
-from langgraph.runtime import Runtime, get_runtime
+from langgraph.runtime import get_runtime
 
 from emostage.context import Context, resolve_context
 from emostage.conversation import reply_message
-from emostage.models.ask import NodeRun, SchemaT, structured_call, text_call
-from emostage.models.invoke import ANALYSIS_SHARE, Asking, CallPolicy, run_async, run_sync
+from emostage.models.ask import NodeRun
+from emostage.models.invoke import Asking, run_async, run_sync
 from emostage.models.shown import show_more
 from emostage.models.source import ModelSource
+from emostage.nodes.step import Step
 from emostage.prompts.messages import DialogueView
 from emostage.prompts.phases import Taxonomy
 from emostage.safety import Resource
@@ -98,77 +97,6 @@ BUILTIN_ROUTES = ("general", "crisis", "baseline", "rewrite")
 def draft_node(phase: str) -> str:
     """The name of the node that drafts with `phase`'s strategy."""
     return f"draft_{phase}"
-
-
-@dataclass
-class Step:
-    """What a node body works with: settings, the dialogue as this turn sees it, its report.
-
-    Its `text` and `structured` ask the model (`emostage.models.ask`): a bad answer is
-    retried, then replaced by the fallback, and the report says so.
-    """
-
-    context: Context
-    view: DialogueView
-    run: NodeRun
-    runtime: Runtime[Context]
-    models: ModelSource
-    reply: StreamCleaner | None = None
-    """The client's view of the reply, for a draft node that shows it as it is written."""
-
-    def text(
-        self,
-        messages: Sequence[BaseMessage],
-        *,
-        fallback: str,
-        settings: Context | None = None,
-        labels: Sequence[str] | None = None,
-        share: float = 1.0,
-    ) -> Asking[str]:
-        """Ask for a chat message; `fallback` after too many bad answers.
-
-        A draft node's answer is shown to the client as it is written (`reply`).
-
-        Args:
-            messages: What to send.
-            fallback: The text used when every answer was unusable.
-            settings: Which model (default: the turn's drafting model).
-            labels: Speaker labels to strip from the answer (default: the transcript's).
-            share: The share of the turn's remaining time the call may take.
-        """
-        return text_call(
-            self.run,
-            self.models.get(settings or self.context),
-            messages,
-            policy=CallPolicy.of(self.context, turn_share=share),
-            labels=self.view.labels if labels is None else labels,
-            fallback=fallback,
-            stream=self.reply,
-        )
-
-    def structured(
-        self,
-        schema: type[SchemaT],
-        messages: Sequence[BaseMessage],
-        *,
-        default: SchemaT,
-        drafting: bool = False,
-    ) -> Asking[SchemaT]:
-        """Ask the analysis model for `schema`; `default` after too many bad answers.
-
-        An analysis call takes at most its share of the turn (`ANALYSIS_SHARE`), so that a
-        slow server still leaves the draft its time. With `drafting`, the drafting model
-        answers instead, with the rest of the turn (a rewrite of the counselor's draft).
-        """
-        settings = self.context if drafting else self.context.for_analysis()
-        return structured_call(
-            self.run,
-            self.models.structured(settings, schema),
-            schema,
-            messages,
-            policy=CallPolicy.of(self.context, turn_share=1.0 if drafting else ANALYSIS_SHARE),
-            default=default,
-        )
 
 
 class ModelNode(Runnable[State, dict[str, Any]]):
@@ -255,6 +183,7 @@ def drafted(
     appendix: str = "",
     resources: Sequence[Resource] = (),
     changes: Sequence[str] = (),
+    candidates: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The state update of a drafting node: the draft, for `deliver_reply` to deliver.
 
@@ -270,6 +199,8 @@ def drafted(
         appendix: Text appended to it verbatim (crisis resources).
         resources: The resources in the appendix, as data (for a reviewer).
         changes: What a rewrite changed in the counselor's draft.
+        candidates: Every draft of the turn, when it drafted more than one (`message` is
+            the first).
     """
     message_id = ""
     if step.reply is not None:
@@ -286,6 +217,7 @@ def drafted(
         "draft_appendix": appendix,
         "draft_resources": list(resources),
         "changes": list(changes),
+        "candidates": list(candidates) if len(candidates) > 1 else [],
         "language": step.view.language,
     }
 

@@ -31,13 +31,13 @@ def make_draft_crisis(models: ModelSource, taxonomy: Taxonomy, shows_reply: bool
         view = step.view
         instruction, fallback, header = crisis_texts(view.prompts, state.risk or RiskAssessment())
         try:
-            message = yield from step.text(view.ask(instruction), fallback=fallback)
+            drafts = yield from step.drafts(view.ask(instruction), fallback=fallback)
         except ModelUnavailableError as exc:
             # A crisis turn always gets an answer, model or not.
             step.run.fallback = f"model unavailable ({type(exc).__name__}): fixed crisis reply"
-            message = fallback
+            drafts = [fallback]
         appendix, resources = crisis_appendix(step, header)
-        return drafted(step, message, appendix, resources)
+        return drafted(step, drafts[0], appendix, resources, candidates=drafts)
 
     return draft_crisis
 

@@ -49,7 +49,7 @@ def make_draft_reply(
             assessment=assessment,
             perspective=state.perspective,
         )
-        response = yield from step.text(view.ask(instruction), fallback=view.prompts.fallback_reply)
-        return drafted(step, response)
+        drafts = yield from step.drafts(view.ask(instruction), fallback=view.prompts.fallback_reply)
+        return drafted(step, drafts[0], candidates=drafts)
 
     return draft_reply
