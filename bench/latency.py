@@ -37,6 +37,7 @@ LAYOUTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("EmoStage as built", {}, {}),
     ("EmoStage, small analysis model", {}, {"analysis_model": SMALL_MODEL}),
     ("EmoStage + guard model", {}, {"safety_model": GUARD_MODEL}),
+    ("EmoStage, 3 candidates", {}, {"candidates": 3}),
 ]
 
 

@@ -93,6 +93,7 @@ def _markdown(results: dict[str, Any], chart: str) -> str:
         )
         + ")"
         + f" | {_met(all(r['speedup'] >= r['goal'] for r in scaled))} |",
+        _candidates_row(latency),
         "",
         f"![results]({chart})",
         "",
@@ -143,6 +144,19 @@ def _markdown(results: dict[str, Any], chart: str) -> str:
         "```",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _candidates_row(latency: dict[str, Any]) -> str:
+    """Goal 10: what 3 candidate drafts cost over 1, in drafts (a baseline turn is one)."""
+    three = latency.get("EmoStage, 3 candidates")
+    if three is None:
+        return "| 10. 3 candidates against 1 | about one draft more | not measured | – |"
+    one, draft = latency["EmoStage as built"]["turn_s"], latency["baseline"]["turn_s"]
+    extra = (three["turn_s"] - one) / draft
+    return (
+        f"| 10. 3 candidates against 1 (simulated server, {draft:g} s a draft) | about one draft "
+        f"more | {extra:+.2f} drafts ({three['turn_s']} s against {one} s) | {_met(extra <= 1.2)} |"
+    )
 
 
 def _met(ok: bool) -> str:

@@ -31,7 +31,13 @@ from emostage.errors import ConfigError, InputError
 from emostage.graph import AnalysisLayout, build_graph
 from emostage.models.source import describe_model, preflight, resolve_backend
 from emostage.prompts.phases import Taxonomy
-from emostage.review import ReviewDecision, ReviewPolicy, ReviewRequest, paused_request
+from emostage.review import (
+    ReviewDecision,
+    ReviewPolicy,
+    ReviewRequest,
+    paused_request,
+    reviewed_reply,
+)
 from emostage.run import (
     OnStage,
     OnText,
@@ -294,8 +300,11 @@ class EmoStage:
 
     def _resumption(self, thread_id: str, decision: Any, overrides: Mapping[str, Any]) -> Run:
         ReviewDecision.parse(decision)  # a bad decision fails here, before the graph runs
-        if self.pending_review(thread_id) is None:
+        if (request := self.pending_review(thread_id)) is None:
             raise InputError(f"Thread {thread_id!r} has no turn awaiting review.")
+        appendix = request.draft.removeprefix(request.message).strip()
+        chosen = ReviewDecision.parse(decision, appendix, request.message)
+        reviewed_reply(request.message, appendix, chosen, request.candidates)  # a bad pick too
         return Run(Command(resume=decision), thread_id, self._settings(overrides), self._durability)
 
     def _settings(self, overrides: Mapping[str, Any]) -> Context:

@@ -23,6 +23,7 @@ reviewer sees (`review_request`, `review_interrupt`), what a decision may be
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,7 +34,7 @@ from emostage.safety import Resource, RiskAssessment
 
 ReviewPolicy = Literal["off", "crisis", "always"]
 REVIEW_POLICIES: tuple[ReviewPolicy, ...] = ("off", "crisis", "always")
-ReviewAction = Literal["approve", "edit", "own", "replace"]
+ReviewAction = Literal["approve", "edit", "own", "replace", "pick"]
 SEND_REPLY = "send_reply"  # the one action a review pause asks about
 EMOSTAGE_KEY = "emostage"  # where the pause keeps EmoStage's own `ReviewRequest`
 
@@ -50,6 +51,9 @@ class ReviewRequest(BaseModel):
     risk: RiskAssessment
     resources: list[Resource] = Field(default_factory=list)
     policy: ReviewPolicy
+    candidates: list[str] = Field(
+        default_factory=list, description="Every drafted message, when the turn drafted several."
+    )
 
 
 class ReviewDecision(BaseModel):
@@ -57,22 +61,25 @@ class ReviewDecision(BaseModel):
 
     action: ReviewAction
     response: str | None = Field(default=None, description="The new text (edit, own, replace).")
+    candidate: int | None = Field(default=None, ge=1, description="Which draft to send (pick).")
 
     @classmethod
-    def parse(cls, value: Any, appendix: str = "") -> ReviewDecision:
+    def parse(cls, value: Any, appendix: str = "", message: str = "") -> ReviewDecision:
         """Read a resume value: LangChain's `{"decisions": [...]}`, or EmoStage's own.
 
         Args:
             value: The resume value.
             appendix: The paused reply's crisis resources, as the `send_reply` action
                 showed them: an edit that changes them becomes a whole-reply replacement.
+            message: The drafted message it showed: an edit that keeps it but changes the
+                `candidate` number picks that candidate.
 
         Raises:
             InputError: the value is no decision, or a decision other than approve has no
                 text.
         """
         if isinstance(value, dict) and "decisions" in value:
-            decision = _from_langchain(value, appendix)
+            decision = _from_langchain(value, appendix, message)
         else:
             try:
                 decision = cls.model_validate(
@@ -80,16 +87,19 @@ class ReviewDecision(BaseModel):
                 )
             except ValidationError:
                 raise InputError(
-                    "A review decision is LangChain's {'decisions': [...]}, 'approve', or "
-                    "{'action': 'edit' | 'own' | 'replace', 'response': text}; got "
-                    f"{type(value).__name__}."
+                    "A review decision is LangChain's {'decisions': [...]}, 'approve', "
+                    "{'action': 'edit' | 'own' | 'replace', 'response': text} or "
+                    f"{{'action': 'pick', 'candidate': n}}; got {type(value).__name__}."
                 ) from None
-        if decision.action != "approve" and not (decision.response or "").strip():
+        if decision.action == "pick":
+            if decision.candidate is None:
+                raise InputError("A review decision 'pick' needs the candidate's number.")
+        elif decision.action != "approve" and not (decision.response or "").strip():
             raise InputError(f"A review decision {decision.action!r} needs a non-empty response.")
         return decision
 
 
-def _from_langchain(value: dict[str, Any], appendix: str) -> ReviewDecision:
+def _from_langchain(value: dict[str, Any], appendix: str, message: str) -> ReviewDecision:
     """EmoStage's decision for LangChain's `HITLResponse`, checked against its own types."""
     try:
         (decision,) = _hitl_response().validate_python(value)["decisions"]
@@ -98,10 +108,10 @@ def _from_langchain(value: dict[str, Any], appendix: str) -> ReviewDecision:
             "A LangChain review response has one decision: {'decisions': [{'type': 'approve'}]}"
             ", an 'edit' with its edited_action, or 'respond' or 'reject' with a message."
         ) from None
-    return _mapped(decision, appendix)
+    return _mapped(decision, appendix, message)
 
 
-def _mapped(decision: Decision, appendix: str) -> ReviewDecision:
+def _mapped(decision: Decision, appendix: str, shown: str) -> ReviewDecision:
     if decision["type"] == "approve":
         return ReviewDecision(action="approve")
     if decision["type"] == "edit":
@@ -110,6 +120,11 @@ def _mapped(decision: Decision, appendix: str) -> ReviewDecision:
         resources = str(args.get("resources", appendix))
         if resources.strip() != appendix.strip():  # the reviewer rewrote the whole reply
             return ReviewDecision(action="replace", response=joined_reply(message, resources))
+        number = str(args.get("candidate", 1)).strip()
+        if message.strip() == shown.strip() and number != "1":  # another candidate, as it is
+            if not number.isdigit():
+                raise InputError(f"A candidate is picked by its number, not {number!r}.")
+            return ReviewDecision(action="pick", candidate=max(1, int(number)))
         return ReviewDecision(action="edit", response=message)
     # reject and respond: the reviewer writes the message; the resources still follow.
     return ReviewDecision(action="own", response=decision.get("message") or "")
@@ -132,12 +147,23 @@ class ReviewRecord(BaseModel):
     changed: bool = Field(description="The delivered reply differs from the draft.")
 
 
-def reviewed_reply(message: str, appendix: str, decision: ReviewDecision) -> str:
-    """The reply to deliver after `decision`: the message, then any resources."""
+def reviewed_reply(
+    message: str, appendix: str, decision: ReviewDecision, candidates: Sequence[str] = ()
+) -> str:
+    """The reply to deliver after `decision`: the message, then any resources.
+
+    Raises:
+        InputError: a pick names no candidate of this turn.
+    """
     if decision.action == "replace":
         return (decision.response or "").strip()
     if decision.action in ("edit", "own"):
         message = (decision.response or "").strip()
+    if decision.action == "pick":
+        drafts = list(candidates) or [message]
+        if not 1 <= (decision.candidate or 0) <= len(drafts):
+            raise InputError(f"This turn has candidates 1 to {len(drafts)}; pick one of them.")
+        message = drafts[(decision.candidate or 1) - 1]
     return joined_reply(message, appendix)
 
 
@@ -159,6 +185,7 @@ def review_request(
     risk: RiskAssessment,
     resources: list[Resource],
     policy: ReviewPolicy,
+    candidates: Sequence[str] = (),
 ) -> ReviewRequest:
     """What the reviewer of turn `turn` sees: the reply as drafted, its parts, the risk."""
     return ReviewRequest(
@@ -168,6 +195,7 @@ def review_request(
         risk=risk,
         resources=resources if appendix else [],
         policy=policy,
+        candidates=list(candidates),
     )
 
 
@@ -183,9 +211,14 @@ def review_record(request: ReviewRequest, decision: ReviewDecision, reply: str) 
 
 def review_interrupt(request: ReviewRequest) -> dict[str, Any]:
     """The value a review pause sends: LangChain's `HITLRequest`, and EmoStage's request."""
-    args = {"message": request.message}
+    args: dict[str, Any] = {"message": request.message}
     if request.draft != request.message:
         args["resources"] = request.draft[len(request.message) :].strip()
+    others = ""
+    if request.candidates:
+        args["candidate"] = 1
+        listed = " ".join(f"({n}) {text}" for n, text in enumerate(request.candidates, 1))
+        others = f" Candidates: {listed} To send another as it is, edit candidate to its number."
     reasons = "; ".join(request.risk.reasons) or "none given"
     hitl: HITLRequest = {
         "action_requests": [
@@ -197,7 +230,7 @@ def review_interrupt(request: ReviewRequest) -> dict[str, Any]:
                     f"{request.policy!r}). Risk: {request.risk.level} ({reasons}). Approve "
                     "sends it. Edit changes the message; the resources stay unless you edit "
                     "them too. Reject or respond with your own message: it is sent, with the "
-                    "resources."
+                    "resources." + others
                 ),
             }
         ],

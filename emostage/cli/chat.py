@@ -136,13 +136,20 @@ def reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
         f"[bold yellow]review[/] [dim](risk: {request.risk.level}, {request.risk.subject})[/]"
     )
     say(err, request.draft)
+    for number, candidate in enumerate(request.candidates[1:], 2):
+        say(err, f"[{number}] {candidate}", "dim")
+    picks = f", or a candidate 2-{len(request.candidates)}" if request.candidates else ""
     while True:
         try:
-            choice = out.input("[bold yellow]\\[a]pprove, \\[e]dit message, \\[r]eplace reply?[/] ")
+            choice = out.input(
+                f"[bold yellow]\\[a]pprove, \\[e]dit message, \\[r]eplace reply{picks}?[/] "
+            )
         except EOFError:
             note = f"the reply awaits review: emostage chat --session {session} --review"
             say(err, note, "dim")
             raise typer.Exit(0) from None
+        if choice.strip().isdigit() and 1 <= int(choice) <= len(request.candidates):
+            return stage.resume(session, {"action": "pick", "candidate": int(choice)})
         action = {"a": "approve", "e": "edit", "r": "replace"}.get(choice.strip()[:1].lower())
         if action == "approve":
             return stage.resume(session, "approve")

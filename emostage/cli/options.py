@@ -58,6 +58,13 @@ NoPerspective = Annotated[
     bool, typer.Option("--no-perspective", help="Ablation: skip perspective-taking.")
 ]
 NoPhase = Annotated[bool, typer.Option("--no-phase", help="Ablation: skip phase recognition.")]
+Candidates = Annotated[
+    int | None,
+    typer.Option(
+        "--candidates",
+        help="Replies drafted at once; with --review you pick one (default: 1).",
+    ),
+]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 Store = Annotated[
     str | None,
@@ -95,10 +102,11 @@ class TurnChoice:
     mode: Mode = None
     no_perspective: NoPerspective = False
     no_phase: NoPhase = False
+    candidates: Candidates = None
 
     def settings(self) -> dict[str, Any]:
         """The options given, as `Context` fields."""
-        chosen = {"language": self.language, "mode": self.mode}
+        chosen = {"language": self.language, "mode": self.mode, "candidates": self.candidates}
         return {name: value for name, value in chosen.items() if value is not None} | {
             "use_perspective": not self.no_perspective,
             "use_phase": not self.no_phase,

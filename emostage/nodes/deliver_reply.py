@@ -53,12 +53,13 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
                 risk=state.risk or RiskAssessment(),
                 resources=state.draft_resources,
                 policy=review,
+                candidates=state.candidates,
             )
             # Pauses the run; on resume, LangGraph runs this node again and `interrupt`
             # returns the reviewer's decision. Nothing was sent to the client before.
             answer = interrupt(review_interrupt(request))
-            decision = ReviewDecision.parse(answer, appendix=state.draft_appendix)
-            reply = reviewed_reply(state.draft, state.draft_appendix, decision)
+            decision = ReviewDecision.parse(answer, state.draft_appendix, state.draft)
+            reply = reviewed_reply(state.draft, state.draft_appendix, decision, state.candidates)
             record = review_record(request, decision, reply)
         send = ReplyWriter(runtime.stream_writer)
         if record is None and state.draft_shown:

@@ -71,6 +71,7 @@ def test_the_benchmark_smoke_run_reports_every_goal(tmp_path: Path) -> None:
         "7. analysis tokens decoded per turn",
         "8. prompt tokens past the window",
         "9. eval throughput",
+        "10. 3 candidates against 1",
     ]
     for goal in goals:
         assert f"| {goal}" in results, goal

@@ -198,3 +198,21 @@ def test_a_counselor_draft_is_rewritten_under_the_server(server: SyncLangGraphCl
     values: Any = server.threads.get_state(thread)["values"]
     assert values["response"] == SCRIPTED_REWRITE["reply"] == values["messages"][-1]["content"]
     assert values["changes"] == SCRIPTED_REWRITE["changes"]
+
+
+def test_a_reviewer_picks_a_candidate_under_the_server(review_server: SyncLangGraphClient) -> None:
+    thread = review_server.threads.create()["thread_id"]
+    payload: Any = {"messages": [{"role": "user", "content": "I want to kill myself tonight."}]}
+    context: Any = {"backend": "scripted", "locale": "en-US", "candidates": 2}
+    review_server.runs.wait(thread, "emostage", input=payload, context=context)
+    state: Any = review_server.threads.get_state(thread)
+    (interrupt,) = state["interrupts"]
+    drafted = interrupt["value"]["emostage"]["candidates"]
+    args = interrupt["value"]["action_requests"][0]["args"]
+    assert len(drafted) == 2 and args["candidate"] == 1
+    edited = {"name": "send_reply", "args": {**args, "candidate": 2}}
+    command: Any = {"resume": {"decisions": [{"type": "edit", "edited_action": edited}]}}
+    review_server.runs.wait(thread, "emostage", command=command, context=context)
+    values: Any = review_server.threads.get_state(thread)["values"]
+    assert values["response"] == f"{drafted[1]}\n\n{args['resources']}"
+    assert values["review"]["action"] == "pick"
