@@ -323,6 +323,8 @@ class EmoStage:
     ) -> Run:
         self._choose_backend()
         context = self._settings(overrides)
+        if counselor_draft and context.candidates > 1:
+            raise ConfigError("A rewrite writes one reply: leave candidates at 1.")
         turns = dialogue_turns(dialogue)
         if thread_id is None:
             require_client_last(turns)

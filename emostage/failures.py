@@ -56,6 +56,7 @@ def failure_update(state: dict[str, Any], error: EmoStageError, context: Context
         "messages": [message],
         "messages_read": len(state.get("messages", [])) + 1,
         "turns_shown": len(dialogue),
+        "last_turn_shown": dialogue[-1].content if dialogue else "",
         "draft": "",
         "draft_appendix": "",
         "draft_shown": False,

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, StrictInt, TypeAdapter, ValidationError
 
 from emostage.errors import InputError
 from emostage.safety import Resource, RiskAssessment
@@ -61,7 +61,9 @@ class ReviewDecision(BaseModel):
 
     action: ReviewAction
     response: str | None = Field(default=None, description="The new text (edit, own, replace).")
-    candidate: int | None = Field(default=None, ge=1, description="Which draft to send (pick).")
+    candidate: StrictInt | None = Field(
+        default=None, ge=1, description="Which draft to send (pick), from 1."
+    )
 
     @classmethod
     def parse(cls, value: Any, appendix: str = "", message: str = "") -> ReviewDecision:
@@ -89,7 +91,8 @@ class ReviewDecision(BaseModel):
                 raise InputError(
                     "A review decision is LangChain's {'decisions': [...]}, 'approve', "
                     "{'action': 'edit' | 'own' | 'replace', 'response': text} or "
-                    f"{{'action': 'pick', 'candidate': n}}; got {type(value).__name__}."
+                    "{'action': 'pick', 'candidate': n} (n a whole number from 1); got "
+                    f"{_shown(value)}."
                 ) from None
         if decision.action == "pick":
             if decision.candidate is None:
@@ -115,19 +118,33 @@ def _mapped(decision: Decision, appendix: str, shown: str) -> ReviewDecision:
     if decision["type"] == "approve":
         return ReviewDecision(action="approve")
     if decision["type"] == "edit":
+        if decision["edited_action"]["name"] != SEND_REPLY:
+            raise InputError(f"A review edit is of the {SEND_REPLY!r} action, its only one.")
         args = decision["edited_action"]["args"]
-        message = str(args.get("message", ""))
+        message = str(args.get("message", shown))  # an edit of other args keeps the message
         resources = str(args.get("resources", appendix))
         if resources.strip() != appendix.strip():  # the reviewer rewrote the whole reply
             return ReviewDecision(action="replace", response=joined_reply(message, resources))
         number = str(args.get("candidate", 1)).strip()
         if message.strip() == shown.strip() and number != "1":  # another candidate, as it is
-            if not number.isdigit():
-                raise InputError(f"A candidate is picked by its number, not {number!r}.")
-            return ReviewDecision(action="pick", candidate=max(1, int(number)))
+            if not number.isdigit() or int(number) < 1:
+                raise InputError(f"A candidate is picked by its number, from 1, not {number!r}.")
+            return ReviewDecision(action="pick", candidate=int(number))
         return ReviewDecision(action="edit", response=message)
     # reject and respond: the reviewer writes the message; the resources still follow.
-    return ReviewDecision(action="own", response=decision.get("message") or "")
+    if not (decision.get("message") or "").strip():
+        raise InputError(
+            f"A review decision {decision['type']!r} needs your own reply as its message: "
+            "the client would get none."
+        )
+    return ReviewDecision(action="own", response=decision.get("message"))
+
+
+def _shown(value: Any) -> str:
+    """A bad decision, named in its error line: its action, or its type."""
+    if isinstance(value, dict) and isinstance(value.get("action"), str):
+        return f"action {value['action'][:40]!r}"
+    return type(value).__name__
 
 
 @cache

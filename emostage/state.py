@@ -173,6 +173,9 @@ class State(InputState, OutputState):
     # each already holds of the other.
     messages_read: Annotated[int, Field(description="Messages already in the dialogue.")] = 0
     turns_shown: Annotated[int, Field(description="Dialogue turns already in the messages.")] = 0
+    last_turn_shown: Annotated[
+        str, Field(description="The last of those turns' text, as the messages show it.")
+    ] = ""
 
 
 # Classes stored in checkpoints, registered with the checkpointer by `build_graph`.

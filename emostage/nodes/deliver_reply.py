@@ -78,6 +78,7 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
             # One more message, unless the draft's own message (same id) is completed.
             "messages_read": len(state.messages) + (state.draft_id not in known),
             "turns_shown": len(state.dialogue) + 1,
+            "last_turn_shown": reply,
             "review": record,
             "failure": None,
             "counselor_draft": "",

@@ -50,13 +50,13 @@ def make_rewrite_draft(models: ModelSource, taxonomy: Taxonomy) -> Node:
         else:
             phase = state.phase if state.phase in taxonomy.ids else None
             strategy = phase_strategy(view.prompts, taxonomy, view.language, phase)
-        assessment = PhaseAssessment(phase=state.phase, rationale=state.phase_rationale)
+        assessment = (
+            PhaseAssessment(phase=state.phase, rationale=state.phase_rationale)
+            if state.phase
+            else None  # no phase recognized (an ablation, or baseline mode)
+        )
         request = with_analysis(
-            strategy,
-            view.prompts,
-            assessment if state.phase else None,
-            state.perspective,
-            view.prompts.rewrite,
+            strategy, view.prompts, assessment, state.perspective, view.prompts.rewrite
         )
         # The counselor's words travel as their own message, quoted: never in a template.
         quoted_draft = HumanMessage(f"{view.prompts.rewrite_draft_header}\n{quoted(draft)}")

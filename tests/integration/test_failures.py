@@ -128,3 +128,14 @@ def test_bad_input_records_nothing(down: FakeOllama) -> None:
     with pytest.raises(InputError):
         graph.invoke(both, config, context=Context(ollama_host=down.url))
     assert graph.get_state(config).values.get("failure") is None
+
+
+def test_messages_sent_after_failed_turns_all_stay_in_the_thread(down: FakeOllama) -> None:
+    failing = stage(down.url)
+    for text in ("first", "second", "third"):
+        with pytest.raises(ModelUnavailableError):
+            failing.respond(said(text), thread_id="m")
+    state = values(failing, "m")
+    assert [t.content for t in state["dialogue"]] == ["first\nsecond\nthird"]
+    humans = [m.content for m in state["messages"] if m.type == "human"]
+    assert humans == ["first", "second", "third"]

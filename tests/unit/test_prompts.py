@@ -113,3 +113,11 @@ def test_long_dialogues_are_windowed_in_the_transcript() -> None:
     # At least 6 recent turns, the cut moving 3 at a time (recent_turns // 2).
     assert "line 91" not in transcript and "line 92" in transcript
     assert "90 earlier turns not shown" in transcript
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_fixed_replies_have_no_line_break_mid_sentence(language: Any) -> None:
+    prompts = load_prompts(language)
+    for text in (prompts.crisis_fallback, prompts.crisis_other_fallback, prompts.fallback_reply):
+        assert "\n" not in text.strip()
+    assert "\n" not in prompts.failure_reply

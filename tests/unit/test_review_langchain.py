@@ -100,3 +100,24 @@ def test_the_raw_graph_takes_langchains_decisions_as_resume_values() -> None:
     resources = interrupt.value["action_requests"][0]["args"]["resources"]
     assert out["response"] == f"I'm here.\n\n{resources}" == out["messages"][-1].content
     assert out["review"].action == "own"
+
+
+@pytest.mark.parametrize(
+    ("decision", "says"),
+    [
+        ({"type": "reject"}, "needs your own reply"),
+        ({"type": "reject", "message": "  "}, "needs your own reply"),
+        ({"type": "edit", "edited_action": {"name": "other", "args": {}}}, "send_reply"),
+    ],
+)
+def test_each_refusal_names_what_to_do(decision: Any, says: str) -> None:
+    stage, _ = paused_stage("why")
+    with pytest.raises(InputError, match=says):
+        stage.resume("why", {"decisions": [decision]})
+
+
+@pytest.mark.parametrize("candidate", [True, "2", 2.5, 0])
+def test_a_pick_takes_a_whole_number_from_one(candidate: Any) -> None:
+    stage, _ = paused_stage("pick")
+    with pytest.raises(InputError, match="pick"):
+        stage.resume("pick", {"action": "pick", "candidate": candidate})

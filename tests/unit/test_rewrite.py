@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from emostage import EmoStage, InputError
+from emostage import ConfigError, EmoStage, InputError
 from emostage.graph import build_graph
 from emostage.testing import SCRIPTED_REWRITE, ScriptedChatModel
 
@@ -94,3 +94,18 @@ def test_the_cli_prints_the_rewrite_and_its_changes(tmp_path: Any) -> None:
     empty = emostage("rewrite", str(dialogue), "--draft", " ")
     assert empty.exit_code == 2 and empty.output.count("\n") == 1
     assert "draft to rewrite" in empty.output
+
+
+@pytest.mark.parametrize("settings", [{"mode": "baseline"}, {"use_phase": False}])
+def test_a_rewrite_without_a_phase_uses_the_phase_neutral_strategy(settings: Any) -> None:
+    stage, model = rewriter(BETTER)
+    reply = stage.rewrite(ROUTINE, DRAFT, **settings)
+    assert reply.response.startswith("That sounds exhausting.")
+    request = next(m for s, m in model.calls if s == "Rewrite")[-2].text
+    assert "Phase now:" not in request and "keep it theirs" in request
+
+
+def test_a_rewrite_writes_one_reply() -> None:
+    stage, _ = rewriter(BETTER)
+    with pytest.raises(ConfigError, match="candidates at 1"):
+        stage.rewrite(ROUTINE, DRAFT, candidates=3)
