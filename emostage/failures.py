@@ -19,21 +19,12 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from pydantic import BaseModel, Field
-
 from emostage.context import Context
 from emostage.conversation import Turn, reply_message
 from emostage.errors import EmoStageError
 from emostage.languages import Language, detect_language
 from emostage.prompts import load_prompts
-
-
-class TurnFailure(BaseModel):
-    """What the thread keeps of a turn that failed."""
-
-    turn: int = Field(description="The client turn that got no reply (1 for the first).")
-    error: str = Field(description="The error's type, e.g. ModelUnavailableError.")
-    message: str = Field(description="The error's one line, as the developer saw it.")
+from emostage.state import TURN_ENDED, TurnFailure
 
 
 def failure_update(state: dict[str, Any], error: EmoStageError, context: Context) -> dict[str, Any]:
@@ -57,11 +48,7 @@ def failure_update(state: dict[str, Any], error: EmoStageError, context: Context
         "messages_read": len(state.get("messages", [])) + 1,
         "turns_shown": len(dialogue),
         "last_turn_shown": dialogue[-1].content if dialogue else "",
-        "draft": "",
-        "draft_appendix": "",
-        "draft_shown": False,
-        "draft_id": "",
-        "draft_resources": [],
+        **TURN_ENDED,
     }
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from pydantic import BaseModel, Field
 
 from emostage.analysis import Emotion, Perspective
 from emostage.conversation import Turn, append_turns, chat_messages
-from emostage.failures import TurnFailure
 from emostage.review import ReviewRecord, ReviewRequest
 from emostage.safety import Resource, RiskAssessment
 from emostage.safety.watch import SafetyWatch
@@ -83,6 +82,14 @@ ChatMessages = Annotated[
     ),
     chat_messages,
 ]
+
+
+class TurnFailure(BaseModel):
+    """What the thread keeps of a turn that failed."""
+
+    turn: int = Field(description="The client turn that got no reply (1 for the first).")
+    error: str = Field(description="The error's type, e.g. ModelUnavailableError.")
+    message: str = Field(description="The error's one line, as the developer saw it.")
 
 
 @dataclass(kw_only=True)
@@ -177,6 +184,16 @@ class State(InputState, OutputState):
         str, Field(description="The last of those turns' text, as the messages show it.")
     ] = ""
 
+
+# What every turn's end clears, delivered or failed: the draft and the counselor's draft.
+TURN_ENDED: dict[str, Any] = {
+    "counselor_draft": "",
+    "draft": "",
+    "draft_appendix": "",
+    "draft_shown": False,
+    "draft_id": "",
+    "draft_resources": [],
+}
 
 # Classes stored in checkpoints, registered with the checkpointer by `build_graph`.
 CHECKPOINT_TYPES: tuple[type, ...] = (

@@ -24,6 +24,8 @@ from emostage.cli.chat import (
 from emostage.cli.live import respond_live
 from emostage.cli.options import (
     Debug,
+    DialogueFile,
+    JsonOutput,
     ModelChoice,
     OneLineErrors,
     Store,
@@ -75,10 +77,8 @@ def main(
 @app.command()
 @grouped
 def respond(
-    file: Annotated[str, typer.Argument(help="Dialogue JSON file, or - for stdin.")],
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the whole Reply as JSON.")
-    ] = False,
+    file: DialogueFile,
+    json_output: JsonOutput = False,
     *,
     chosen: ModelChoice,
     turn: TurnChoice,
@@ -111,13 +111,11 @@ def respond(
 @app.command()
 @grouped
 def rewrite(
-    file: Annotated[str, typer.Argument(help="Dialogue JSON file, or - for stdin.")],
+    file: DialogueFile,
     draft: Annotated[
         str, typer.Option("--draft", help="Your own draft of the next message, to improve.")
     ],
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the whole Reply as JSON.")
-    ] = False,
+    json_output: JsonOutput = False,
     *,
     chosen: ModelChoice,
     turn: TurnChoice,

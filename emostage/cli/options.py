@@ -66,6 +66,8 @@ Candidates = Annotated[
     ),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+DialogueFile = Annotated[str, typer.Argument(help="Dialogue JSON file, or - for stdin.")]
+JsonOutput = Annotated[bool, typer.Option("--json", help="Print the whole Reply as JSON.")]
 Store = Annotated[
     str | None,
     typer.Option(

@@ -33,7 +33,7 @@ from emostage.review import (
     reviewed_reply,
 )
 from emostage.safety import RiskAssessment
-from emostage.state import State
+from emostage.state import TURN_ENDED, State
 from emostage.streaming import ReplyDelta, ReplyWriter, sentence_chunks
 
 
@@ -81,12 +81,7 @@ def make_deliver_reply(review: ReviewPolicy) -> Node:
             "last_turn_shown": reply,
             "review": record,
             "failure": None,
-            "counselor_draft": "",
-            "draft": "",
-            "draft_appendix": "",
-            "draft_shown": False,
-            "draft_id": "",
-            "draft_resources": [],
+            **TURN_ENDED,
         }
 
     return deliver_reply

@@ -10,8 +10,10 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from emostage import Context, EmoStage, InputError, ModelUnavailableError, ReplyDelta, shown_text
+from emostage.failures import failure_update
 from emostage.graph import build_graph
 from emostage.prompts import load_prompts
+from emostage.state import TURN_ENDED
 from emostage.streaming import FAILED_KEY, delta_of
 from emostage.testing.ollama_server import FakeOllama
 
@@ -139,3 +141,13 @@ def test_messages_sent_after_failed_turns_all_stay_in_the_thread(down: FakeOllam
     assert [t.content for t in state["dialogue"]] == ["first\nsecond\nthird"]
     humans = [m.content for m in state["messages"] if m.type == "human"]
     assert humans == ["first", "second", "third"]
+
+
+def test_a_rewrite_with_the_model_down_sends_the_draft_and_says_so(down: FakeOllama) -> None:
+    reply = stage(down.url).rewrite(said("Work is crushing me."), "You should rest.", thread_id="r")
+    assert reply.response == "You should rest." and reply.diagnostics.fallbacks
+
+
+def test_a_failed_turn_ends_it_as_a_delivered_one_does() -> None:
+    update = failure_update({}, ModelUnavailableError("down"), Context())
+    assert TURN_ENDED.items() <= update.items()  # the counselor's draft too: no rewrite again
