@@ -18,8 +18,9 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command, Durability
+from langgraph.types import Durability
 
+from emostage.audience import Audience
 from emostage.context import Context
 from emostage.conversation import (
     Turn,
@@ -27,24 +28,20 @@ from emostage.conversation import (
     dialogue_turns,
     require_client_last,
 )
-from emostage.errors import ConfigError, InputError
+from emostage.errors import ConfigError
 from emostage.graph import AnalysisLayout, build_graph
 from emostage.models.source import describe_model, preflight, resolve_backend
 from emostage.prompts.phases import Taxonomy
-from emostage.review import (
-    ReviewDecision,
-    ReviewPolicy,
-    ReviewRequest,
-    paused_request,
-    reviewed_reply,
-)
+from emostage.review import ReviewPolicy, ReviewRequest
 from emostage.run import (
     OnStage,
     OnText,
     Run,
     arun_turn,
     astream_turn,
+    pending_request,
     reply_of,
+    review_payload,
     run_turn,
     stream_turn,
 )
@@ -74,6 +71,7 @@ class EmoStage:
         store: str | Path | None = None,
         analysis: AnalysisLayout = "parallel",
         review: ReviewPolicy = "off",
+        audience: Audience = "counselor",
         **settings: Any,
     ) -> None:
         """Build the pipeline.
@@ -90,6 +88,9 @@ class EmoStage:
             review: `crisis` or `always`: a person approves, edits or replaces those replies
                 before delivery (`respond` returns `status="awaiting_review"`; continue with
                 `resume`). Without a checkpointer, threads are kept in memory.
+            audience: `counselor`, or `client`: the graph then streams the reply only, and
+                a review holds the turn with a holding message (`emostage.audience`). The
+                `Reply` still has the analysis, read from the thread: the API is staff's.
             **settings: Fields of `Context`, e.g. `model`, `language`, `mode`.
 
         Raises:
@@ -112,8 +113,8 @@ class EmoStage:
         check_locale(self.context.locale, self.context.crisis_resources)
         if store is not None:  # opened last: nothing after it can fail but the graph
             checkpointer = self._closing.enter_context(open_store(store))
-        if review != "off" and checkpointer is None:
-            checkpointer = InMemorySaver()  # a paused turn must be kept to be resumed
+        if (review != "off" or audience == "client") and checkpointer is None:
+            checkpointer = InMemorySaver()  # a paused turn is kept; a client's Reply read
         # With a checkpointer, "sync" puts the client's words on disk before any model call,
         # so a crash mid-turn loses nothing. (LangGraph rejects it without a checkpointer.)
         self._durability: Durability | None = "sync" if checkpointer else None
@@ -124,6 +125,7 @@ class EmoStage:
                 checkpointer=checkpointer,
                 analysis=analysis,
                 review=review,
+                audience=audience,
             )
         except BaseException:
             self.close()
@@ -292,20 +294,11 @@ class EmoStage:
 
     def pending_review(self, thread_id: str) -> ReviewRequest | None:
         """What the thread's paused turn waits for; None when no turn awaits review."""
-        if self.graph.checkpointer is None:
-            return None
-        for interrupt in self.graph.get_state(thread_config(thread_id)).interrupts:
-            return paused_request(interrupt.value)
-        return None
+        return pending_request(self.graph, thread_id)
 
     def _resumption(self, thread_id: str, decision: Any, overrides: Mapping[str, Any]) -> Run:
-        ReviewDecision.parse(decision)  # a bad decision fails here, before the graph runs
-        if (request := self.pending_review(thread_id)) is None:
-            raise InputError(f"Thread {thread_id!r} has no turn awaiting review.")
-        appendix = request.draft.removeprefix(request.message).strip()
-        chosen = ReviewDecision.parse(decision, appendix, request.message)
-        reviewed_reply(request.message, appendix, chosen, request.candidates)  # a bad pick too
-        return Run(Command(resume=decision), thread_id, self._settings(overrides), self._durability)
+        payload = review_payload(self.graph, thread_id, decision)
+        return Run(payload, thread_id, self._settings(overrides), self._durability)
 
     def _settings(self, overrides: Mapping[str, Any]) -> Context:
         """This object's settings, with `overrides` for one call."""
@@ -332,5 +325,7 @@ class EmoStage:
         return Run(payload, thread_id or uuid.uuid4().hex, context, self._durability)
 
     def _reply(self, output: Mapping[str, Any], run: Run) -> Reply:
+        if self.graph.audience == "client":  # its stream carries the reply only: the API is staff
+            output = {**self.graph.get_state(run.config).values, **output}
         model = describe_model(self.chat_model, run.context)
         return reply_of(output, run.context.mode, run.thread_id, model)

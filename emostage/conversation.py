@@ -289,3 +289,8 @@ def reply_message(
         id=message_id or f"emostage-{uuid.uuid4().hex}",
         response_metadata={METADATA_KEY: dict(analysis)},
     )
+
+
+def as_list(value: Any) -> list[Any]:
+    """An input field's items: a list or tuple as a list; anything else as none."""
+    return list(value) if isinstance(value, list | tuple) else []

@@ -11,20 +11,30 @@ thread also records it, so the conversation does not just stop with no reply and
 - the turn is closed: the client's next message starts a new turn, which merges with the
   unanswered one (`emostage.conversation.append_turns`).
 
-This module is the one home of that record (`failure_update`) and of its text.
-`emostage.run`'s guarded runs write it, for every caller of the graph.
+This module is the one home of that record (`failure_update`), of its text, and of how a
+failed run tells it (`told_failure`): `emostage.guarded` calls it, for every caller of the
+graph.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StateSnapshot
+
 from emostage.context import Context
-from emostage.conversation import Turn, reply_message
-from emostage.errors import EmoStageError
+from emostage.conversation import Turn, as_list, reply_message, spoken_turns
+from emostage.errors import EmoStageError, InputError
 from emostage.languages import Language, detect_language
+from emostage.nodes import DELIVER_REPLY
 from emostage.prompts import load_prompts
-from emostage.state import TURN_ENDED, TurnFailure
+from emostage.sessions.base import thread_config, thread_of
+from emostage.state import TURN_ENDED, InputState, TurnFailure
+from emostage.streaming import FAILED_KEY, REPLACE_KEY
+
+AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
 
 
 def failure_update(state: dict[str, Any], error: EmoStageError, context: Context) -> dict[str, Any]:
@@ -59,3 +69,121 @@ def failure_text(dialogue: list[Turn], context: Context) -> str:
 
 def _language(dialogue: list[Turn], context: Context) -> Language:
     return cast(Language, context.language) if context.language else detect_language(dialogue)
+
+
+def told_failure(
+    graph: AnyGraph,
+    error: EmoStageError,
+    input: Any,
+    config: Any,
+    settings: Context,
+    options: Mapping[str, Any],
+) -> list[Any]:
+    """Record a failed turn in its thread; the chunks that end the stream by telling it.
+
+    Bad input (`InputError`) is the caller's to fix and records nothing; a turn paused for
+    review stays paused. When the store that failed the turn fails this write too, the
+    client is still told.
+    """
+    if isinstance(error, InputError):
+        return []
+    latest = _thread(graph, config)
+    if latest is None:
+        return _telling(graph, settings, options, _said(input), None)
+    try:
+        snapshot = graph.get_state(latest)
+        if snapshot.interrupts:
+            return []
+        dialogue = snapshot.values.get("dialogue", [])
+        update = failure_update(snapshot.values, error, settings)
+        graph.update_state(latest, update, as_node=DELIVER_REPLY)
+        after = graph.get_state(latest)
+    except Exception:
+        return _telling(graph, settings, options, _said(input), None)
+    return _telling(graph, settings, options, dialogue, after)
+
+
+async def atold_failure(
+    graph: AnyGraph,
+    error: EmoStageError,
+    input: Any,
+    config: Any,
+    settings: Context,
+    options: Mapping[str, Any],
+) -> list[Any]:
+    """`told_failure` on the event loop."""
+    if isinstance(error, InputError):
+        return []
+    latest = _thread(graph, config)
+    if latest is None:
+        return _telling(graph, settings, options, _said(input), None)
+    try:
+        snapshot = await graph.aget_state(latest)
+        if snapshot.interrupts:
+            return []
+        dialogue = snapshot.values.get("dialogue", [])
+        update = failure_update(snapshot.values, error, settings)
+        await graph.aupdate_state(latest, update, as_node=DELIVER_REPLY)
+        after = await graph.aget_state(latest)
+    except Exception:
+        return _telling(graph, settings, options, _said(input), None)
+    return _telling(graph, settings, options, dialogue, after)
+
+
+def _said(input: Any) -> list[Turn]:
+    """The turns a run without a thread was sent (for the language of its notice)."""
+    if isinstance(input, InputState):
+        items: list[Any] = [*input.dialogue, *input.messages]
+    elif isinstance(input, Mapping):
+        items = [*as_list(input.get("dialogue")), *as_list(input.get("messages"))]
+    else:
+        items = []
+    turns = [item for item in items if isinstance(item, Turn)]
+    try:
+        spoken = spoken_turns([item for item in items if not isinstance(item, Turn)])
+    except InputError:  # what could not be read is told in the language of the rest
+        spoken = []
+    return turns + [Turn(role=role, content=text) for role, text in spoken]
+
+
+def _thread(graph: AnyGraph, config: Any) -> Any:
+    """The latest checkpoint of the run's thread, if it runs on one."""
+    thread = thread_of(config)
+    return thread_config(thread) if thread and graph.checkpointer is not None else None
+
+
+def _telling(
+    graph: AnyGraph,
+    settings: Context,
+    options: Mapping[str, Any],
+    dialogue: Sequence[Turn],
+    after: StateSnapshot | None,
+) -> list[Any]:
+    """The chunks that end a failed run's stream: the client's notice, the new state."""
+    notice = {REPLACE_KEY: failure_text(list(dialogue), settings)}
+    keys = [graph.output_channels] if isinstance(graph.output_channels, str) else []
+    keys = keys or list(graph.output_channels)
+    values = {k: after.values[k] for k in keys if k in after.values} if after else None
+    custom = {**notice, FAILED_KEY: True}
+    return stream_chunks(options, graph.stream_mode, custom=custom, values=values)
+
+
+def stream_chunks(
+    options: Mapping[str, Any],
+    default_mode: Any,
+    *,
+    custom: dict[str, Any],
+    values: dict[str, Any] | None,
+) -> list[Any]:
+    """`custom` and `values` as chunks of a stream run with `options`, in its shape."""
+    modes = options.get("stream_mode") or default_mode
+    single = isinstance(modes, str)
+    chunks = []
+    for mode, payload in (("custom", custom), ("values", values)):
+        if payload is None or mode not in ([modes] if single else modes):
+            continue
+        chunk: Any = payload if single else (mode, payload)
+        if options.get("subgraphs"):
+            chunk = ((), chunk) if single else ((), mode, payload)
+        chunks.append(chunk)
+    return chunks

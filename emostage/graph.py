@@ -6,6 +6,7 @@ START -> read_messages (the `messages` and `dialogue` views in step)
                                          | respond_baseline
       -> deliver_reply (pauses for a reviewer when `review` asks) -> END
 The baseline (mode="baseline") runs the screen only, then one plain call.
+For a client audience, the output is the reply only (`emostage.audience`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from emostage.audience import AUDIENCES, Audience
 from emostage.context import Context, resolve_context
 from emostage.errors import ConfigError, TaxonomyError
 from emostage.guarded import EmoStageGraph, guard
@@ -54,7 +56,7 @@ from emostage.nodes.take_perspective import make_take_perspective
 from emostage.prompts.phases import Taxonomy, load_taxonomy
 from emostage.review import REVIEW_POLICIES, ReviewPolicy, needs_review
 from emostage.sessions.serializer import with_state_types
-from emostage.state import InputState, OutputState, State
+from emostage.state import ClientOutputState, InputState, OutputState, State
 
 AnalysisLayout = Literal["parallel", "sequential"]
 
@@ -85,6 +87,7 @@ def build_graph(
     checkpointer: BaseCheckpointSaver[str] | None = None,
     analysis: AnalysisLayout = "parallel",
     review: ReviewPolicy = "off",
+    audience: Audience = "counselor",
     interrupt_before: Sequence[str] = (),
     interrupt_after: Sequence[str] = (),
 ) -> EmoStageGraph:
@@ -99,6 +102,9 @@ def build_graph(
         review: `crisis` pauses before a crisis reply is delivered, `always` before every
             reply, for a person to approve, edit or replace it (see `emostage.review`).
             Needs a checkpointer (LangGraph Server and Studio bring their own).
+        audience: Who talks to the graph: `counselor` (the output and streams carry the
+            analysis; review pauses are interrupts) or `client` (they carry the reply only;
+            a review holds the turn with a holding message; see `emostage.audience`).
         interrupt_before: Node names to pause before (LangGraph's breakpoints). Set them
             here, not on a parent graph: a parent's `interrupt_before` names only its own
             nodes, and LangGraph ignores names of a subgraph's. Resume with
@@ -107,8 +113,8 @@ def build_graph(
 
     Raises:
         TaxonomyError: a phase id collides with a built-in node or route.
-        ConfigError: an unknown review policy or node name, or an argument of the wrong
-            kind.
+        ConfigError: an unknown review policy, audience or node name, or an argument of the
+            wrong kind.
     """
     if model is not None and not isinstance(model, BaseChatModel):
         raise ConfigError(
@@ -128,6 +134,8 @@ def build_graph(
         )
     if review not in REVIEW_POLICIES:
         raise ConfigError(f"Unknown review {review!r}; use one of: {', '.join(REVIEW_POLICIES)}.")
+    if audience not in AUDIENCES:
+        raise ConfigError(f"Unknown audience {audience!r}; use one of: {', '.join(AUDIENCES)}.")
     models = ModelSource(model)
     # A draft that no reviewer has to see first is shown as it is written.
     shown = not needs_review(review, crisis_turn=False)
@@ -138,8 +146,9 @@ def build_graph(
     drafts[RESPOND_BASELINE] = make_respond_baseline(models, shown)
     drafts[REWRITE_DRAFT] = make_rewrite_draft(models, phases)
 
+    output = ClientOutputState if audience == "client" else OutputState
     builder = StateGraph(
-        State, context_schema=Context, input_schema=InputState, output_schema=OutputState
+        State, context_schema=Context, input_schema=InputState, output_schema=output
     )
     builder.add_node(READ_MESSAGES, read_messages)
     builder.add_node(SCREEN_RISK, screen_risk)
@@ -147,7 +156,7 @@ def build_graph(
     builder.add_node(RECOGNIZE_PHASE, make_recognize_phase(models, phases))
     builder.add_node(TAKE_PERSPECTIVE, make_take_perspective(models, phases))
     builder.add_node(PLAN_REPLY, make_plan_reply(phases))
-    builder.add_node(DELIVER_REPLY, make_deliver_reply(review))
+    builder.add_node(DELIVER_REPLY, make_deliver_reply(review, audience))
     for name, node in drafts.items():
         builder.add_node(name, node)
         builder.add_edge(name, DELIVER_REPLY)

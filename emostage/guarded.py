@@ -12,6 +12,8 @@ Studio. A guarded run
   client text off the machine;
 - on a session store (`emostage.sessions`), holds the thread's turn lock from start to
   end, waiting at most `turn_timeout_s`: turns of one thread never interleave;
+- refuses a new message while the thread's turn awaits review, before anything is stored;
+- for a client audience, streams the reply only (`emostage.audience`);
 - when the turn fails (any `EmoStageError` but bad input), records the failure in the
   thread and ends the stream by telling the client, in their language
   (`emostage.failures`), before the error goes on to the caller.
@@ -20,7 +22,7 @@ Studio. A guarded run
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import ExitStack
 from contextvars import Context as RunContext
 from contextvars import copy_context
@@ -30,29 +32,36 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 from langsmith import tracing_context
 
+from emostage.audience import Audience, client_options, client_view, paused_refusal
 from emostage.context import Context, resolve_context
-from emostage.conversation import Turn, check_size, spoken_turns
-from emostage.errors import EmoStageError, InputError
-from emostage.failures import failure_text, failure_update
+from emostage.conversation import as_list, check_size
+from emostage.errors import ConfigError, EmoStageError
+from emostage.failures import atold_failure, told_failure
 from emostage.models.deadline import set_session, start_turn
-from emostage.nodes import DELIVER_REPLY
-from emostage.sessions.base import SessionStore, thread_config, thread_of
-from emostage.state import InputState, OutputState, State
-from emostage.streaming import FAILED_KEY, REPLACE_KEY
+from emostage.sessions.base import SessionStore, thread_of
+from emostage.state import ClientOutputState, InputState, State
 
 
-class EmoStageGraph(CompiledStateGraph[State, Context, InputState, OutputState]):
+class EmoStageGraph(CompiledStateGraph[State, Context, InputState, Any]):
     """The compiled EmoStage graph: LangGraph's, with every run guarded (`guarded_run`)."""
+
+    @property
+    def audience(self) -> Audience:
+        """Who talks to this graph: its output schema says (`emostage.audience`)."""
+        return "client" if self.builder.output_schema is ClientOutputState else "counselor"
 
     def stream(
         self, input: Any, config: Any = None, *, context: Any = None, **kwargs: Any
     ) -> Iterator[Any]:
         """LangGraph's `stream` (and so `invoke`), run under the turn's guards."""
         settings = _checked(input, context)
+        kwargs = _options(self, kwargs)
         lock = _TurnLock.of(self.checkpointer, config)
         if lock:
             lock.take(settings.turn_timeout_s)
         try:
+            if _new_turn_on_thread(self, input, config):
+                _refuse_if_paused(self.get_state(config), self.audience)
             run, exits = guarded_run(settings, config)
             stream: Any = super().stream  # LangGraph's, whose overloads need not be repeated
             steps = run.run(stream, input, config, context=settings, **kwargs)
@@ -62,7 +71,7 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, OutputState])
                         chunk = run.run(next, steps)
                     except StopIteration:
                         return
-                    yield chunk
+                    yield _shown(self, chunk, kwargs)
             except EmoStageError as error:
                 yield from told_failure(self, error, input, config, settings, kwargs)
                 raise
@@ -78,10 +87,13 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, OutputState])
     ) -> AsyncIterator[Any]:
         """LangGraph's `astream` (and so `ainvoke`, `astream_events`), under the guards."""
         settings = _checked(input, context)
+        kwargs = _options(self, kwargs)
         lock = _TurnLock.of(self.checkpointer, config)
         if lock:  # database waits, on a worker thread
             await asyncio.to_thread(lock.take, settings.turn_timeout_s)
         try:
+            if _new_turn_on_thread(self, input, config):
+                _refuse_if_paused(await self.aget_state(config), self.audience)
             run, exits = guarded_run(settings, config)
             astream: Any = super().astream
             steps = run.run(astream, input, config, context=settings, **kwargs)
@@ -97,7 +109,7 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, OutputState])
                         chunk = await asyncio.create_task(step(), context=run)
                     except StopAsyncIteration:
                         return
-                    yield chunk
+                    yield _shown(self, chunk, kwargs)
             except EmoStageError as error:
                 for chunk in await atold_failure(self, error, input, config, settings, kwargs):
                     yield chunk
@@ -109,126 +121,39 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, OutputState])
             if lock:
                 await asyncio.shield(asyncio.to_thread(lock.give_back))  # even when cancelled
 
+    def astream_events(self, *args: Any, **kwargs: Any) -> Any:
+        """LangChain's event stream: every node's input and output, so staff only.
 
-def told_failure(
-    graph: EmoStageGraph,
-    error: EmoStageError,
-    input: Any,
-    config: Any,
-    settings: Context,
-    options: Mapping[str, Any],
-) -> list[Any]:
-    """Record a failed turn in its thread; the chunks that end the stream by telling it.
-
-    Bad input (`InputError`) is the caller's to fix and records nothing; a turn paused for
-    review stays paused. When the store that failed the turn fails this write too, the
-    client is still told.
-    """
-    if isinstance(error, InputError):
-        return []
-    latest = _thread(graph, config)
-    if latest is None:
-        return _telling(graph, settings, options, _said(input), None)
-    try:
-        snapshot = graph.get_state(latest)
-        if snapshot.interrupts:
-            return []
-        dialogue = snapshot.values.get("dialogue", [])
-        update = failure_update(snapshot.values, error, settings)
-        graph.update_state(latest, update, as_node=DELIVER_REPLY)
-        after = graph.get_state(latest)
-    except Exception:
-        return _telling(graph, settings, options, _said(input), None)
-    return _telling(graph, settings, options, dialogue, after)
+        Raises:
+            ConfigError: the graph talks to clients.
+        """
+        if self.audience == "client":
+            raise ConfigError(
+                "A client-facing graph streams no events: they carry the analysis. Stream "
+                "values, messages, updates or custom."
+            )
+        return super().astream_events(*args, **kwargs)
 
 
-async def atold_failure(
-    graph: EmoStageGraph,
-    error: EmoStageError,
-    input: Any,
-    config: Any,
-    settings: Context,
-    options: Mapping[str, Any],
-) -> list[Any]:
-    """`told_failure` on the event loop."""
-    if isinstance(error, InputError):
-        return []
-    latest = _thread(graph, config)
-    if latest is None:
-        return _telling(graph, settings, options, _said(input), None)
-    try:
-        snapshot = await graph.aget_state(latest)
-        if snapshot.interrupts:
-            return []
-        dialogue = snapshot.values.get("dialogue", [])
-        update = failure_update(snapshot.values, error, settings)
-        await graph.aupdate_state(latest, update, as_node=DELIVER_REPLY)
-        after = await graph.aget_state(latest)
-    except Exception:
-        return _telling(graph, settings, options, _said(input), None)
-    return _telling(graph, settings, options, dialogue, after)
+def _options(graph: EmoStageGraph, options: dict[str, Any]) -> dict[str, Any]:
+    """A run's stream options; a client's may not ask for other output keys."""
+    return client_options(options) if graph.audience == "client" else options
 
 
-def _said(input: Any) -> list[Turn]:
-    """The turns a run without a thread was sent (for the language of its notice)."""
-    if isinstance(input, InputState):
-        items: list[Any] = [*input.dialogue, *input.messages]
-    elif isinstance(input, Mapping):
-        items = [*_items(input.get("dialogue")), *_items(input.get("messages"))]
-    else:
-        items = []
-    turns = [item for item in items if isinstance(item, Turn)]
-    try:
-        spoken = spoken_turns([item for item in items if not isinstance(item, Turn)])
-    except InputError:  # what could not be read is told in the language of the rest
-        spoken = []
-    return turns + [Turn(role=role, content=text) for role, text in spoken]
+def _shown(graph: EmoStageGraph, chunk: Any, options: dict[str, Any]) -> Any:
+    """A chunk as the graph's audience may see it."""
+    if graph.audience == "counselor":
+        return chunk
+    return client_view(chunk, options.get("stream_mode") or graph.stream_mode, options)
 
 
-def _thread(graph: EmoStageGraph, config: Any) -> Any:
-    """The latest checkpoint of the run's thread, if it runs on one."""
-    thread = thread_of(config)
-    return thread_config(thread) if thread and graph.checkpointer is not None else None
+def _new_turn_on_thread(graph: EmoStageGraph, input: Any, config: Any) -> bool:
+    """Whether a run brings new turns (not a decision, not a resume) to a kept thread."""
+    on_thread = graph.checkpointer is not None and thread_of(config) is not None
+    return on_thread and isinstance(input, Mapping | InputState)
 
 
-def _telling(
-    graph: EmoStageGraph,
-    settings: Context,
-    options: Mapping[str, Any],
-    dialogue: Sequence[Turn],
-    after: StateSnapshot | None,
-) -> list[Any]:
-    """The chunks that end a failed run's stream: the client's notice, the new state."""
-    notice = {REPLACE_KEY: failure_text(list(dialogue), settings)}
-    keys = [graph.output_channels] if isinstance(graph.output_channels, str) else []
-    keys = keys or list(graph.output_channels)
-    values = {k: after.values[k] for k in keys if k in after.values} if after else None
-    custom = {**notice, FAILED_KEY: True}
-    return stream_chunks(options, graph.stream_mode, custom=custom, values=values)
-
-
-def stream_chunks(
-    options: Mapping[str, Any],
-    default_mode: Any,
-    *,
-    custom: dict[str, Any],
-    values: dict[str, Any] | None,
-) -> list[Any]:
-    """`custom` and `values` as chunks of a stream run with `options`, in its shape."""
-    modes = options.get("stream_mode") or default_mode
-    single = isinstance(modes, str)
-    chunks = []
-    for mode, payload in (("custom", custom), ("values", values)):
-        if payload is None or mode not in ([modes] if single else modes):
-            continue
-        chunk: Any = payload if single else (mode, payload)
-        if options.get("subgraphs"):
-            chunk = ((), chunk) if single else ((), mode, payload)
-        chunks.append(chunk)
-    return chunks
-
-
-def guard(graph: CompiledStateGraph[State, Context, InputState, OutputState]) -> EmoStageGraph:
+def guard(graph: CompiledStateGraph[State, Context, InputState, Any]) -> EmoStageGraph:
     """`graph` as an `EmoStageGraph`: the same compiled graph, with guarded runs.
 
     Made as LangGraph's own `Pregel.copy` makes a copy, from the compiled graph's fields.
@@ -251,13 +176,15 @@ def _checked(input: Any, context: Any) -> Context:
     elif isinstance(input, Mapping):
         draft = {"content": input.get("counselor_draft")}
         check_size(
-            [*_items(input.get("dialogue")), *_items(input.get("messages")), draft], settings
+            [*as_list(input.get("dialogue")), *as_list(input.get("messages")), draft], settings
         )
     return settings
 
 
-def _items(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else []
+def _refuse_if_paused(snapshot: StateSnapshot, audience: Audience) -> None:
+    """Refuse a new message, before anything is stored, while a turn awaits review."""
+    if refusal := paused_refusal(snapshot, audience):
+        raise refusal
 
 
 def guarded_run(settings: Context, config: Any) -> tuple[RunContext, ExitStack]:

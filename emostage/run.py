@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Durability
+from langgraph.types import Command, Durability
 
+from emostage.audience import decision_command
 from emostage.context import Context
+from emostage.errors import InputError
 from emostage.guarded import EmoStageGraph
-from emostage.review import paused_request
+from emostage.review import ReviewDecision, ReviewRequest, paused_request, reviewed_reply
 from emostage.safety import RiskAssessment
 from emostage.sessions.base import thread_config
 from emostage.state import Diagnostics, NodeReport, Reply
@@ -166,16 +168,46 @@ async def arun_turn(
     return events.result()
 
 
+def pending_request(graph: EmoStageGraph, thread_id: str) -> ReviewRequest | None:
+    """What the thread's paused or held turn waits for; None when no turn awaits review."""
+    if graph.checkpointer is None:
+        return None
+    state = graph.get_state(thread_config(thread_id))
+    for interrupt in state.interrupts:
+        return paused_request(interrupt.value)
+    held = state.values.get("awaiting_review")
+    return ReviewRequest.model_validate(held) if held else None
+
+
+def review_payload(graph: EmoStageGraph, thread_id: str, decision: Any) -> Any:
+    """The input that delivers the thread's turn after `decision`, checked before it runs.
+
+    Raises:
+        InputError: the decision is invalid, or the thread awaits no review.
+    """
+    ReviewDecision.parse(decision)  # a bad decision fails here, before the graph runs
+    if (request := pending_request(graph, thread_id)) is None:
+        raise InputError(f"Thread {thread_id!r} has no turn awaiting review.")
+    appendix = request.draft.removeprefix(request.message).strip()
+    chosen = ReviewDecision.parse(decision, appendix, request.message)
+    reviewed_reply(request.message, appendix, chosen, request.candidates)  # a bad pick too
+    if graph.audience == "client":  # held, not interrupted (`emostage.audience`)
+        return decision_command(decision)
+    return Command(resume=decision)
+
+
 def reply_of(output: Mapping[str, Any], mode: str, thread_id: str, model: str) -> Reply:
-    """The `Reply` of a run's output."""
+    """The `Reply` of a run's output (for a client audience: with the thread's state)."""
     reports: list[NodeReport] = list(output.get("reports", {}).values())
-    paused = [i.value for i in output.get(INTERRUPT, ())]
+    paused = [paused_request(i.value) for i in output.get(INTERRUPT, ())]
+    if held := output.get("awaiting_review"):
+        paused.append(ReviewRequest.model_validate(held))
     return Reply(
         # While a reviewer decides, nothing is delivered: never the thread's last reply.
         response="" if paused else output["response"],
         status="awaiting_review" if paused else "delivered",
         thread_id=thread_id,
-        pending_review=paused_request(paused[0]) if paused else None,
+        pending_review=paused[0] if paused else None,
         review=None if paused else output.get("review"),
         changes=[] if paused else output.get("changes", []),
         candidates=output.get("candidates", []),

@@ -156,6 +156,17 @@ class OutputState:
 
 
 @dataclass(kw_only=True)
+class ClientOutputState:
+    """What a client-audience graph produces: the reply, as text and as a chat message.
+
+    Everything else stays in the checkpoint, for staff (see `emostage.audience`).
+    """
+
+    messages: ChatMessages = field(default_factory=list)
+    response: Annotated[str, Field(description="The delivered reply.")] = ""
+
+
+@dataclass(kw_only=True)
 class State(InputState, OutputState):
     """The full working state of one turn."""
 
@@ -183,6 +194,14 @@ class State(InputState, OutputState):
     last_turn_shown: Annotated[
         str, Field(description="The last of those turns' text, as the messages show it.")
     ] = ""
+    # A client-audience turn held for review (`emostage.audience`): what the reviewer
+    # decides on, and their decision, which staff send as a state update.
+    awaiting_review: Annotated[
+        ReviewRequest | None, Field(description="The held turn's review request.")
+    ] = None
+    review_decision: Annotated[
+        Any, Field(description="A reviewer's decision on the held turn (staff only).")
+    ] = None
 
 
 # What every turn's end clears, delivered or failed: the draft and the counselor's draft.
@@ -193,6 +212,8 @@ TURN_ENDED: dict[str, Any] = {
     "draft_shown": False,
     "draft_id": "",
     "draft_resources": [],
+    "awaiting_review": None,
+    "review_decision": None,
 }
 
 # Classes stored in checkpoints, registered with the checkpointer by `build_graph`.
@@ -206,5 +227,6 @@ CHECKPOINT_TYPES: tuple[type, ...] = (
     Resource,
     SafetyWatch,
     ReviewRecord,
+    ReviewRequest,
     TurnFailure,
 )

@@ -53,9 +53,9 @@ def chat_turn(stage: EmoStage, session: str, line: str, store: str | None) -> No
             "was not stored and no reply was shown. Free some space and try again."
         ) from None
     if reply.pending_review is not None:
-        show_reply(reviewed(stage, session, reply.pending_review))
+        show_reply(reviewed(stage, session, reply.pending_review), stage=stage)
     else:
-        show_reply(reply, shown=streams)
+        show_reply(reply, shown=streams, stage=stage)
 
 
 def finish_cut_off(stage: EmoStage, session: str, store: str | None) -> None:
@@ -63,7 +63,7 @@ def finish_cut_off(stage: EmoStage, session: str, store: str | None) -> None:
     with ctrl_c_exits(session, "", store, None):  # the message is stored: any checkpoint
         reply = live_turn(stage.finish, thread_id=session)
     if reply is not None:
-        show_reply(reply)
+        show_reply(reply, stage=stage)
 
 
 def ctrl_c_exits(
@@ -119,11 +119,16 @@ def interrupted(session: str, line: str, store: str | None, before: str | None) 
 COUNSELOR = "[bold magenta]counselor>[/] "
 
 
-def show_reply(reply: Reply, *, shown: bool = False) -> None:
-    """The counselor's reply (unless `shown` as it was written), its phase, any warning."""
+def show_reply(reply: Reply, *, stage: EmoStage, shown: bool = False) -> None:
+    """The counselor's reply (unless `shown` as it was written), its phase, any warning.
+
+    A client audience sees the reply only.
+    """
     if not shown:
         out.print(COUNSELOR, end="")
         say(out, reply.response)
+    if stage.graph.audience == "client":
+        return
     # plan_reply's routing decides what a crisis turn is; the label follows it.
     crisis = any(report.node == DRAFT_CRISIS for report in reply.diagnostics.nodes)
     say(out, f"({'crisis' if crisis else reply.phase or '-'})", "dim")
@@ -131,7 +136,13 @@ def show_reply(reply: Reply, *, shown: bool = False) -> None:
 
 
 def reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
-    """Show the paused draft to the operator; deliver what they approve, edit or write."""
+    """Show the paused draft to the operator; deliver what they approve, edit or write.
+
+    A client audience was told a counselor will reply: that holding message comes first.
+    """
+    if stage.graph.audience == "client":
+        holding = stage.graph.get_state(thread_config(session)).values["messages"][-1]
+        say(out, f"(to the client) {holding.content}", "dim")
     err.print(
         f"[bold yellow]review[/] [dim](risk: {request.risk.level}, {request.risk.subject})[/]"
     )

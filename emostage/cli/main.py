@@ -23,6 +23,7 @@ from emostage.cli.chat import (
 )
 from emostage.cli.live import respond_live
 from emostage.cli.options import (
+    AudienceOpt,
     Debug,
     DialogueFile,
     JsonOutput,
@@ -44,6 +45,7 @@ from emostage.conversation import Turn, load_dialogue, parse_dialogue
 from emostage.files import decode, parse_json, read_limited
 from emostage.graph import build_graph
 from emostage.models.source import describe_model
+from emostage.review import ReviewPolicy
 from emostage.sessions import open_store
 
 app = typer.Typer(
@@ -170,6 +172,7 @@ def chat(
             "--review", help="Show each crisis reply to you, the operator, before the client."
         ),
     ] = False,
+    audience: AudienceOpt = "counselor",
     store: Store = None,
     debug: Debug = False,
 ) -> None:
@@ -178,10 +181,11 @@ def chat(
     def action() -> None:
         name = uuid.uuid4().hex[:8] if session is None else session
         with open_store(store) as saver, saver.hold(name):
-            stage = build_stage(chosen, turn, saver, review="crisis" if review else "off")
+            policy: ReviewPolicy = "crisis" if review else "off"
+            stage = build_stage(chosen, turn, saver, review=policy, audience=audience)
             print_history(stage, name)
             if (request := stage.pending_review(name)) is not None:  # left paused last time
-                show_reply(reviewed(stage, name, request))
+                show_reply(reviewed(stage, name, request), stage=stage)
             else:
                 finish_cut_off(stage, name, store)
             say(err, f"session {name!r} · /quit to leave · resume with --session {name}", "dim")

@@ -24,6 +24,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from emostage.api import EmoStage
+from emostage.audience import AUDIENCES
 from emostage.context import BACKENDS, MODES
 from emostage.errors import EmoStageError
 from emostage.review import ReviewPolicy
@@ -63,6 +64,13 @@ Candidates = Annotated[
     typer.Option(
         "--candidates",
         help="Replies drafted at once; with --review you pick one (default: 1).",
+    ),
+]
+AudienceOpt = Annotated[
+    str,
+    typer.Option(
+        help=f"One of {', '.join(AUDIENCES)}: who the session is for. A client sees the reply "
+        "only, and a holding message while you review.",
     ),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
@@ -239,11 +247,18 @@ def build_stage(
     *,
     taxonomy: str | None = None,
     review: ReviewPolicy = "off",
+    audience: str = "counselor",
 ) -> EmoStage:
     """An EmoStage from CLI options (unset ones fall back to env and defaults), preflighted."""
     settings: dict[str, Any] = model.settings() | (turn.settings() if turn else {})
     taxonomy = taxonomy or (turn.taxonomy if turn else "ivey")
-    stage = EmoStage(taxonomy=taxonomy, checkpointer=checkpointer, review=review, **settings)
+    stage = EmoStage(
+        taxonomy=taxonomy,
+        checkpointer=checkpointer,
+        review=review,
+        audience=audience,  # type: ignore[arg-type]  # EmoStage checks it
+        **settings,
+    )
     with spinner(f"Checking {stage.context.backend} ..."):
         note = stage.preflight()
     if note:

@@ -62,6 +62,8 @@ class PromptSet(BaseModel):
     baseline_instruction: str
     fallback_reply: str
     failure_reply: str
+    holding_reply: str
+    review_pending: str
 
 
 @cache

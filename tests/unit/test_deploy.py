@@ -164,7 +164,7 @@ def test_deploy_serves_the_graph_langgraph_dev_serves() -> None:
 def test_the_graph_path_is_an_importable_compiled_graph(monkeypatch: pytest.MonkeyPatch) -> None:
     # The server imports the file with the deployment's settings: use the env example's.
     settings = env_example()
-    for name in ("EMOSTAGE_TAXONOMY", "EMOSTAGE_REVIEW"):
+    for name in ("EMOSTAGE_TAXONOMY", "EMOSTAGE_REVIEW", "EMOSTAGE_AUDIENCE"):
         monkeypatch.setenv(name, settings[name])
     spec = json.loads(CONFIG.read_text())["graphs"]["emostage"]
     file, attribute = spec.split(":")

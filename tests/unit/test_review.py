@@ -143,11 +143,11 @@ def test_chat_review_shows_the_operator_the_draft_before_the_client() -> None:
     assert "988" in result.output[reply_at:]  # an edit keeps the resources
 
 
-def test_a_message_sent_while_paused_joins_the_turn_in_both_views() -> None:
+def test_a_message_sent_while_paused_is_refused_not_merged_into_the_turn() -> None:
     reviewed = stage(checkpointer=InMemorySaver())
     reviewed.respond(client(CRISIS), thread_id="w")
-    again = reviewed.respond(client("hello?"), thread_id="w")
-    assert again.status == "awaiting_review"
+    with pytest.raises(InputError, match="awaits review"):
+        reviewed.respond(client("hello?"), thread_id="w")
     state = reviewed.graph.get_state({"configurable": {"thread_id": "w"}}).values
-    assert [t.content for t in state["dialogue"]] == [f"{CRISIS}\nhello?"]
-    assert [m.content for m in state["messages"]] == [CRISIS, "hello?"]
+    assert [t.content for t in state["dialogue"]] == [CRISIS]
+    assert [m.content for m in state["messages"]] == [CRISIS]

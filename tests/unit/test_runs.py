@@ -52,7 +52,8 @@ def test_build_graph_is_langgraphs_compiled_graph_with_only_public_overrides() -
     graph = build_graph(ScriptedChatModel())
     assert isinstance(graph, CompiledStateGraph)
     own = {name for name in vars(EmoStageGraph) if not name.startswith("__")} - MACHINERY
-    assert own == {"stream", "astream"}  # public Runnable methods, nothing private
+    # Public Runnable methods, and whom the graph talks to: nothing private.
+    assert own == {"stream", "astream", "astream_events", "audience"}
 
 
 def test_no_class_overrides_a_private_langgraph_member() -> None:

@@ -1,0 +1,176 @@
+"""Who talks to the graph, and what each audience is shown.
+
+A deployment builds the graph for one audience (`build_graph(audience=...)`,
+`EmoStage(audience=...)`, Studio's `EMOSTAGE_AUDIENCE`):
+
+- `counselor` (the default): a counselor relays the client's words and gets suggestions.
+  The output and every stream carry the analysis (phase, risk, perspective); a review
+  pause is LangGraph's `interrupt()`, which the counselor's client draws (`emostage.review`).
+- `client`: the client chats with the graph. Its output is `ClientOutputState` (the
+  messages and the reply), and LangGraph's `values` and `updates` streams carry nothing
+  else (`client_options`); the `tasks`, `checkpoints` and `debug` streams are cut down to
+  the same (`client_chunk`), and `astream_events`, which would carry every node's input, is refused.
+  The reply message carries no analysis. The analysis stays in the checkpoint, for staff:
+  the API, Studio, the thread state endpoints.
+  A review pause never reaches the client as an interrupt (their front end would draw the
+  reviewer's controls): the turn ends with a holding message in their language, stored as
+  its own message, not as the reply (`held_update`), and a reviewer decides elsewhere, by a
+  run of `decision_command(decision)` on the thread (`EmoStage.resume` sends it).
+
+While a turn awaits review, a new message is refused with one line (`paused_refusal`),
+before anything is stored, never merged into the waiting turn: the counselor is told to
+decide first, the client (in their language) that a counselor will reply shortly.
+
+This module is the one home of those decisions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, Literal, cast
+
+from langchain_core.messages import AIMessage
+from langgraph.types import Command, StateSnapshot
+
+from emostage.conversation import METADATA_KEY, Turn
+from emostage.errors import ConfigError, InputError
+from emostage.languages import Language, detect_language
+from emostage.nodes import DELIVER_REPLY
+from emostage.prompts import load_prompts
+from emostage.review import ReviewRequest
+
+Audience = Literal["counselor", "client"]
+AUDIENCES: tuple[Audience, ...] = ("counselor", "client")
+CLIENT_CHANNELS = frozenset({"messages", "response"})  # all a client's streams carry
+REVIEW_DECISION = "review_decision"  # the state key a client-audience decision arrives in
+
+
+def decision_command(decision: Any) -> Command[Any]:
+    """The run that delivers a client-audience turn held for review, after `decision`.
+
+    Staff send it on the client's thread (`EmoStage.resume`, or LangGraph Server's
+    `command={"update": {"review_decision": ...}, "goto": "deliver_reply"}`).
+    """
+    return Command(update={REVIEW_DECISION: decision}, goto=DELIVER_REPLY)
+
+
+def held_update(request: ReviewRequest, dialogue: list[Turn], language: str) -> dict[str, Any]:
+    """The state update that holds a client-audience turn for review.
+
+    The draft stays in the state for the reviewer; the client gets a holding message,
+    which is not the reply: not in `response`, not a dialogue turn.
+    """
+    spoken = cast(Language, language) if language else detect_language(dialogue)
+    holding = AIMessage(
+        content=load_prompts(spoken).holding_reply,
+        id=f"emostage-hold-{uuid.uuid4().hex}",
+        response_metadata={METADATA_KEY: {"holding": True, "language": spoken}},
+    )
+    return {"awaiting_review": request, "messages": [holding], "response": ""}
+
+
+def paused_refusal(snapshot: StateSnapshot, audience: Audience) -> InputError | None:
+    """The one-line refusal of a new message while the thread's turn awaits review."""
+    values = snapshot.values
+    if snapshot.interrupts:
+        turn = sum(t.role == "client" for t in values.get("dialogue", []))
+        return InputError(
+            f"Turn {turn} awaits review; decide it first (approve, edit or respond; "
+            "EmoStage.resume or Command(resume=...)), then send the next message. "
+            "Nothing was stored."
+        )
+    if values.get("awaiting_review") is None:
+        return None
+    if audience == "client":
+        spoken = values.get("language") or detect_language(values.get("dialogue", []))
+        return InputError(load_prompts(cast(Language, spoken)).review_pending)
+    return InputError("This thread's last turn awaits review by staff; send the decision first.")
+
+
+def client_options(options: dict[str, Any]) -> dict[str, Any]:
+    """A client-audience run's stream options: `values` and `updates` of its channels only.
+
+    LangGraph's `output_keys` does that; without it, both stream every channel.
+
+    Raises:
+        ConfigError: `output_keys` names a channel a client may not see.
+    """
+    keys = options.get("output_keys")
+    asked = {keys} if isinstance(keys, str) else set(keys or ())
+    if extra := sorted(asked - CLIENT_CHANNELS):
+        raise ConfigError(
+            f"A client-facing graph outputs messages and response only, not {', '.join(extra)}."
+        )
+    return {**options, "output_keys": keys or sorted(CLIENT_CHANNELS)}
+
+
+def client_view(chunk: Any, modes: Any, options: Mapping[str, Any]) -> Any:
+    """A chunk of a client-audience stream run with `options`, in its shape, cut down."""
+    if options.get("version") == "v2" and isinstance(chunk, Mapping):
+        return {**chunk, "data": client_chunk(chunk.get("type", ""), chunk.get("data"))}
+    nested = bool(options.get("subgraphs"))
+    if isinstance(modes, str):
+        if nested:
+            namespace, payload = chunk
+            return namespace, client_chunk(modes, payload)
+        return client_chunk(modes, chunk)
+    if nested:
+        namespace, mode, payload = chunk
+        return namespace, mode, client_chunk(mode, payload)
+    mode, payload = chunk
+    return mode, client_chunk(mode, payload)
+
+
+def client_chunk(mode: str, payload: Any) -> Any:
+    """One chunk of a client-audience stream, cut down to what the client may see.
+
+    `values` and `updates` already are (`client_options`), and so are `messages` and
+    `custom` (only the reply is written to them: every other model call is untagged for
+    streaming); `tasks`, `checkpoints` and `debug` carry the whole state.
+    """
+    if mode == "tasks":
+        return _task(payload)
+    if mode == "checkpoints":
+        return _checkpoint(payload)
+    if mode == "debug" and isinstance(payload, Mapping):
+        inner = payload.get("payload")
+        kind = payload.get("type")
+        shown = _checkpoint(inner) if kind == "checkpoint" else _task(inner)
+        return {**payload, "payload": shown}
+    return payload
+
+
+def _task(payload: Any) -> Any:
+    if not isinstance(payload, Mapping):
+        return payload
+    task = {k: v for k, v in payload.items() if k in ("id", "name", "triggers", "error")}
+    if "input" in payload:
+        task["input"] = None
+    if "result" in payload:
+        task["result"] = _client_writes(payload["result"])
+    if "interrupts" in payload:
+        task["interrupts"] = []
+    return task
+
+
+def _checkpoint(payload: Any) -> Any:
+    if not isinstance(payload, Mapping):
+        return payload
+    shown = {k: v for k, v in payload.items() if k not in ("values", "tasks")}
+    shown["values"] = _client_writes(payload.get("values") or {})
+    shown["tasks"] = [
+        {k: v for k, v in task.items() if k in ("id", "name")}
+        for task in payload.get("tasks") or ()
+        if isinstance(task, Mapping)
+    ]
+    return shown
+
+
+def _client_writes(result: Any) -> Any:
+    """Writes or values, keeping the client's channels only."""
+    if isinstance(result, Mapping):
+        return {k: v for k, v in result.items() if k in CLIENT_CHANNELS}
+    if isinstance(result, list | tuple):
+        return [w for w in result if isinstance(w, list | tuple) and w and w[0] in CLIENT_CHANNELS]
+    return None

@@ -1,0 +1,197 @@
+"""Two audiences: a client sees the reply only; a counselor sees the analysis.
+
+A client-audience graph streams, in every stream mode, nothing of the analysis; its review
+holds the turn with a holding message, and staff decide on the thread. While a turn awaits
+review, a new message is refused with one line and nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from emostage import ConfigError, EmoStage, InputError
+from emostage.audience import decision_command
+from emostage.graph import build_graph
+from emostage.prompts import load_prompts
+from emostage.testing import ScriptedChatModel
+
+from ..conftest import emostage
+
+DRAFT = "Thank you for telling me. Are you safe right now?"
+CRISIS = "I want to kill myself tonight."
+ROUTINE = "Work was long today and I feel worn out."
+# Every piece of the scripted analysis, as a client must never receive it.
+ANALYSIS_MARKERS = (
+    "(scripted) placeholder",
+    "phase_rationale",
+    "'perspective'",
+    "'risk'",
+    "'phase'",
+)
+ALL_MODES: Any = ["values", "updates", "messages", "custom", "tasks", "checkpoints", "debug"]
+
+
+def model() -> ScriptedChatModel:
+    return ScriptedChatModel(defaults={"text": DRAFT})
+
+
+def client(text: str) -> list[dict[str, str]]:
+    return [{"role": "client", "content": text}]
+
+
+def config(thread: str) -> Any:
+    return {"configurable": {"thread_id": thread}}
+
+
+def leaks(chunks: list[Any]) -> list[str]:
+    """The analysis markers found in a stream's chunks."""
+    text = repr(chunks)
+    return [marker for marker in ANALYSIS_MARKERS if marker in text]
+
+
+def test_a_client_stream_carries_no_analysis_in_any_mode_or_shape() -> None:
+    graph = build_graph(model(), checkpointer=InMemorySaver(), audience="client")
+    shapes: list[dict[str, Any]] = [
+        {"stream_mode": ALL_MODES},
+        {"stream_mode": ALL_MODES, "subgraphs": True},
+        {"stream_mode": ALL_MODES, "version": "v2"},
+        {"stream_mode": "values"},
+        {"stream_mode": "updates", "subgraphs": True},
+        {"stream_mode": "debug"},
+        {},
+    ]
+    for number, options in enumerate(shapes):
+        chunks = list(graph.stream({"dialogue": client(ROUTINE)}, config(f"s{number}"), **options))
+        assert chunks and leaks(chunks) == [], options
+        assert graph.get_state(config(f"s{number}")).values["perspective"] is not None
+
+
+def test_the_same_run_for_a_counselor_streams_the_analysis() -> None:
+    graph = build_graph(model(), checkpointer=InMemorySaver())
+    chunks = list(graph.stream({"dialogue": client(ROUTINE)}, config("c"), stream_mode=ALL_MODES))
+    assert set(leaks(chunks)) == set(ANALYSIS_MARKERS)  # the check above can see a leak
+    (reply,) = [m for m in graph.get_state(config("c")).values["messages"] if m.type == "ai"]
+    assert set(reply.response_metadata["emostage"]) >= {"phase", "risk", "perspective"}
+
+
+def test_a_client_gets_the_reply_only_in_output_and_message_metadata() -> None:
+    graph = build_graph(model(), checkpointer=InMemorySaver(), audience="client")
+    output = graph.invoke({"messages": [{"role": "user", "content": ROUTINE}]}, config("o"))
+    assert set(output) == {"messages", "response"} and output["response"] == DRAFT
+    assert output["messages"][-1].response_metadata == {"emostage": {"language": "en"}}
+    asynced = asyncio.run(graph.ainvoke({"dialogue": client(ROUTINE)}, config("a")))
+    assert set(asynced) == {"messages", "response"}
+
+
+def test_a_client_graph_refuses_staff_streams_in_one_line() -> None:
+    graph = build_graph(model(), checkpointer=InMemorySaver(), audience="client")
+    with pytest.raises(ConfigError, match="outputs messages and response only, not phase"):
+        list(graph.stream({"dialogue": client(ROUTINE)}, config("k"), output_keys=["phase"]))
+    with pytest.raises(ConfigError, match="streams no events"):
+        graph.astream_events({"dialogue": client(ROUTINE)}, config("e"), version="v2")
+    assert graph.audience == "client" and build_graph(model()).audience == "counselor"
+    with pytest.raises(ConfigError, match="Unknown audience 'public'"):
+        build_graph(model(), audience="public")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("language", "text"), [("en", CRISIS), ("ja", "今夜、死にたい。")])
+def test_a_held_client_turn_shows_a_holding_message_not_the_reply(language: str, text: str) -> None:
+    stage = EmoStage(model(), review="crisis", audience="client")
+    held = stage.respond(client(text), thread_id="h")
+    assert held.status == "awaiting_review" and held.response == ""
+    assert held.pending_review is not None and held.pending_review.message == DRAFT
+    assert held.phase is not None or held.risk.level == "crisis"  # the API is staff's
+    values = stage.graph.get_state(config("h")).values
+    holding = values["messages"][-1]
+    assert holding.content == load_prompts(language).holding_reply  # type: ignore[arg-type]
+    assert [t.role for t in values["dialogue"]] == ["client"]  # not a counselor turn
+    assert values["response"] == "" and not stage.graph.get_state(config("h")).interrupts
+    assert stage.pending_review("h") == held.pending_review
+
+
+def test_a_client_message_while_held_is_refused_in_their_language_and_not_stored() -> None:
+    stage = EmoStage(model(), review="crisis", audience="client")
+    stage.respond(client("今夜、死にたい。"), thread_id="q")
+    before = stage.graph.get_state(config("q")).values
+    with pytest.raises(InputError) as refused:
+        stage.respond(client("まだですか？"), thread_id="q")
+    assert str(refused.value) == load_prompts("ja").review_pending
+    with pytest.raises(InputError):  # the raw graph, the async path: the same refusal
+        stage.graph.invoke({"messages": [{"role": "user", "content": "hello?"}]}, config("q"))
+    with pytest.raises(InputError):
+        asyncio.run(stage.arespond(client("hello?"), thread_id="q"))
+    after = stage.graph.get_state(config("q")).values
+    assert after["messages"] == before["messages"] and after["dialogue"] == before["dialogue"]
+
+
+def test_staff_decide_a_held_turn_and_the_client_thread_goes_on() -> None:
+    stage = EmoStage(model(), review="crisis", audience="client")
+    request = stage.respond(client(CRISIS), thread_id="d").pending_review
+    assert request is not None
+    reply = stage.resume("d", {"decisions": [{"type": "respond", "message": "I'm here. Call?"}]})
+    assert reply.status == "delivered" and reply.response.startswith("I'm here. Call?\n\n")
+    assert "988" in reply.response and reply.review is not None and reply.review.action == "own"
+    values = stage.graph.get_state(config("d")).values
+    texts = [m.content for m in values["messages"]]
+    assert texts == [CRISIS, load_prompts("en").holding_reply, reply.response]
+    assert values["awaiting_review"] is None and values["review_decision"] is None
+    assert stage.pending_review("d") is None
+    # The next message is taken as the next turn (held again: the safety watch goes on).
+    assert stage.respond(client(ROUTINE), thread_id="d").pending_review is not None
+    dialogue = stage.graph.get_state(config("d")).values["dialogue"]
+    assert [t.role for t in dialogue] == ["client", "counselor", "client"]
+
+
+def test_the_raw_graph_takes_the_decision_as_a_command_and_refuses_one_for_nothing() -> None:
+    graph = build_graph(model(), checkpointer=InMemorySaver(), review="always", audience="client")
+    graph.invoke({"dialogue": client(ROUTINE)}, config("r"))
+    output = graph.invoke(
+        decision_command({"action": "edit", "response": "I hear you."}), config("r")
+    )
+    assert output == {"messages": output["messages"], "response": "I hear you."}
+    with pytest.raises(InputError, match="No turn of this thread awaits review"):
+        graph.invoke(decision_command("approve"), config("r"))
+    with pytest.raises(InputError, match="has no turn awaiting review"):
+        EmoStage(model(), audience="client").resume("none", "approve")
+
+
+def test_a_counselor_message_while_paused_is_refused_and_not_stored() -> None:
+    stage = EmoStage(model(), review="crisis")
+    stage.respond(client(CRISIS), thread_id="p")
+    before = stage.graph.get_state(config("p")).values
+    for attempt in (
+        lambda: stage.respond(client("hello?"), thread_id="p"),
+        lambda: asyncio.run(stage.arespond(client("hello?"), thread_id="p")),
+        lambda: list(stage.stream(client("hello?"), thread_id="p")),
+        lambda: stage.graph.invoke({"dialogue": client("hello?")}, config("p")),
+    ):
+        with pytest.raises(InputError, match="Turn 1 awaits review; decide it first"):
+            attempt()
+    assert stage.graph.get_state(config("p")).values["messages"] == before["messages"]
+    assert stage.graph.invoke(Command(resume="approve"), config("p"))["response"].startswith(DRAFT)
+
+
+def test_the_studio_graph_reads_its_audience(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMOSTAGE_AUDIENCE", "client")
+    studio = importlib.reload(importlib.import_module("emostage.studio"))
+    assert studio.graph.audience == "client"
+    monkeypatch.delenv("EMOSTAGE_AUDIENCE")
+    assert importlib.reload(studio).graph.audience == "counselor"
+
+
+@pytest.mark.usefixtures("scripted_cli")
+def test_chat_for_a_client_shows_the_holding_message_then_the_reviewed_reply() -> None:
+    steps = f"{CRISIS}\ne\nI'm right here with you. Are you safe?\n/quit\n"
+    result = emostage("chat", "--session", "c1", "--review", "--audience", "client", input=steps)
+    assert result.exit_code == 0, result.output
+    holding = result.output.index(load_prompts("en").holding_reply)
+    reply = result.output.index("counselor> I'm right here with you. Are you safe?")
+    assert holding < reply and "(crisis)" not in result.output  # no analysis shown
+    bad = emostage("chat", "--audience", "public", input="/quit\n")
+    assert bad.exit_code == 2 and "Unknown audience 'public'" in bad.output
