@@ -45,6 +45,16 @@ def client(text: str) -> list[dict[str, str]]:
     return [{"role": "client", "content": text}]
 
 
+def turn(text: str) -> Any:
+    """A graph input: the client's turn as dialogue."""
+    return {"dialogue": client(text)}
+
+
+def user(text: str) -> Any:
+    """A graph input: the client's turn as a chat message."""
+    return {"messages": [{"role": "user", "content": text}]}
+
+
 def config(thread: str) -> Any:
     return {"configurable": {"thread_id": thread}}
 
@@ -67,14 +77,14 @@ def test_a_client_stream_carries_no_analysis_in_any_mode_or_shape() -> None:
         {},
     ]
     for number, options in enumerate(shapes):
-        chunks = list(graph.stream({"dialogue": client(ROUTINE)}, config(f"s{number}"), **options))
+        chunks = list(graph.stream(turn(ROUTINE), config(f"s{number}"), **options))
         assert chunks and leaks(chunks) == [], options
         assert graph.get_state(config(f"s{number}")).values["perspective"] is not None
 
 
 def test_the_same_run_for_a_counselor_streams_the_analysis() -> None:
     graph = build_graph(model(), checkpointer=InMemorySaver())
-    chunks = list(graph.stream({"dialogue": client(ROUTINE)}, config("c"), stream_mode=ALL_MODES))
+    chunks = list(graph.stream(turn(ROUTINE), config("c"), stream_mode=ALL_MODES))
     assert set(leaks(chunks)) == set(ANALYSIS_MARKERS)  # the check above can see a leak
     (reply,) = [m for m in graph.get_state(config("c")).values["messages"] if m.type == "ai"]
     assert set(reply.response_metadata["emostage"]) >= {"phase", "risk", "perspective"}
@@ -82,26 +92,26 @@ def test_the_same_run_for_a_counselor_streams_the_analysis() -> None:
 
 def test_a_client_gets_the_reply_only_in_output_and_message_metadata() -> None:
     graph = build_graph(model(), checkpointer=InMemorySaver(), audience="client")
-    output = graph.invoke({"messages": [{"role": "user", "content": ROUTINE}]}, config("o"))
+    output = graph.invoke(user(ROUTINE), config("o"))
     assert set(output) == {"messages", "response"} and output["response"] == DRAFT
     assert output["messages"][-1].response_metadata == {"emostage": {"language": "en"}}
-    asynced = asyncio.run(graph.ainvoke({"dialogue": client(ROUTINE)}, config("a")))
+    asynced = asyncio.run(graph.ainvoke(turn(ROUTINE), config("a")))
     assert set(asynced) == {"messages", "response"}
 
 
 def test_a_client_graph_refuses_staff_streams_in_one_line() -> None:
     graph = build_graph(model(), checkpointer=InMemorySaver(), audience="client")
     with pytest.raises(ConfigError, match="outputs messages and response only, not phase"):
-        list(graph.stream({"dialogue": client(ROUTINE)}, config("k"), output_keys=["phase"]))
+        list(graph.stream(turn(ROUTINE), config("k"), output_keys=["phase"]))
     with pytest.raises(ConfigError, match="streams no events"):
-        graph.astream_events({"dialogue": client(ROUTINE)}, config("e"), version="v2")
+        graph.astream_events(turn(ROUTINE), config("e"), version="v2")
     assert graph.audience == "client" and build_graph(model()).audience == "counselor"
     with pytest.raises(ConfigError, match="Unknown audience 'public'"):
         build_graph(model(), audience="public")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("language", "text"), [("en", CRISIS), ("ja", "今夜、死にたい。")])
-def test_a_held_client_turn_shows_a_holding_message_not_the_reply(language: str, text: str) -> None:
+def test_a_held_client_turn_shows_a_holding_message_not_the_reply(language: Any, text: str) -> None:
     stage = EmoStage(model(), review="crisis", audience="client")
     held = stage.respond(client(text), thread_id="h")
     assert held.status == "awaiting_review" and held.response == ""
@@ -109,7 +119,7 @@ def test_a_held_client_turn_shows_a_holding_message_not_the_reply(language: str,
     assert held.phase is not None or held.risk.level == "crisis"  # the API is staff's
     values = stage.graph.get_state(config("h")).values
     holding = values["messages"][-1]
-    assert holding.content == load_prompts(language).holding_reply  # type: ignore[arg-type]
+    assert holding.content == load_prompts(language).holding_reply
     assert [t.role for t in values["dialogue"]] == ["client"]  # not a counselor turn
     assert values["response"] == "" and not stage.graph.get_state(config("h")).interrupts
     assert stage.pending_review("h") == held.pending_review
@@ -123,7 +133,7 @@ def test_a_client_message_while_held_is_refused_in_their_language_and_not_stored
         stage.respond(client("まだですか？"), thread_id="q")
     assert str(refused.value) == load_prompts("ja").review_pending
     with pytest.raises(InputError):  # the raw graph, the async path: the same refusal
-        stage.graph.invoke({"messages": [{"role": "user", "content": "hello?"}]}, config("q"))
+        stage.graph.invoke(user("hello?"), config("q"))
     with pytest.raises(InputError):
         asyncio.run(stage.arespond(client("hello?"), thread_id="q"))
     after = stage.graph.get_state(config("q")).values
@@ -150,7 +160,7 @@ def test_staff_decide_a_held_turn_and_the_client_thread_goes_on() -> None:
 
 def test_the_raw_graph_takes_the_decision_as_a_command_and_refuses_one_for_nothing() -> None:
     graph = build_graph(model(), checkpointer=InMemorySaver(), review="always", audience="client")
-    graph.invoke({"dialogue": client(ROUTINE)}, config("r"))
+    graph.invoke(turn(ROUTINE), config("r"))
     output = graph.invoke(
         decision_command({"action": "edit", "response": "I hear you."}), config("r")
     )
@@ -169,7 +179,7 @@ def test_a_counselor_message_while_paused_is_refused_and_not_stored() -> None:
         lambda: stage.respond(client("hello?"), thread_id="p"),
         lambda: asyncio.run(stage.arespond(client("hello?"), thread_id="p")),
         lambda: list(stage.stream(client("hello?"), thread_id="p")),
-        lambda: stage.graph.invoke({"dialogue": client("hello?")}, config("p")),
+        lambda: stage.graph.invoke(turn("hello?"), config("p")),
     ):
         with pytest.raises(InputError, match="Turn 1 awaits review; decide it first"):
             attempt()
