@@ -9,7 +9,7 @@ LLAMA_WHEEL := $(PYTHON) emostage/models/backends/llamacpp_build.py
 WHEELHOUSE := build/wheelhouse
 WHEEL := dist/emostage-$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
 
-.PHONY: install lint typecheck test test-fast test-integration demo dist wheelhouse packages bench profile studio clean screen-model
+.PHONY: install lint typecheck test test-fast test-integration demo dist wheelhouse packages bench profile studio clean screen-model browser-test
 
 $(INSTALLED): pyproject.toml emostage/models/backends/llamacpp_build.py
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ test-integration: wheelhouse
 # tests/data/risk/dev; prints its dev recall and false-positive rate per language.
 screen-model: install
 	$(BIN)/python -m training.screen_model
+
+# The browser test alone (part of `make test` too): Debian's Chromium drives
+# examples/web/chat.html against `langgraph dev`; its screenshots go to docs/screenshots.
+browser-test: install packages
+	SCREENSHOTS_DIR=docs/screenshots TEST_REQUIRE_SERVICES=1 \
+		$(BIN)/python -m pytest -n 0 tests/integration/test_browser.py
 
 demo: install
 	$(BIN)/emostage respond --backend auto --json examples/ja_work_stress.json
