@@ -56,12 +56,28 @@ def postgres_server() -> Iterator[str]:
     port = free_port()
 
     def run(*command: str) -> None:
-        subprocess.run(
-            [*as_user, *command], check=True, capture_output=True, text=True, timeout=120
+        # The cluster's own directory as cwd and no locale from the caller's environment:
+        # neither an unreadable checkout nor an ungenerated LANG can stop `nobody`'s initdb.
+        done = subprocess.run(
+            [*as_user, *command], cwd=root, capture_output=True, text=True, timeout=120
         )
+        if done.returncode:
+            said = (done.stderr or done.stdout).strip()
+            raise RuntimeError(f"{Path(command[0]).name} failed ({done.returncode}): {said}")
 
     try:
-        run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "emostage", "-E", "UTF8")
+        run(
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "emostage",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        )
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off"
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
         try:
@@ -71,7 +87,7 @@ def postgres_server() -> Iterator[str]:
             )  # fmt: skip
             yield f"postgresql://emostage@127.0.0.1:{port}/{DATABASE}"
         finally:
-            with contextlib.suppress(subprocess.SubprocessError):
+            with contextlib.suppress(subprocess.SubprocessError, RuntimeError):
                 run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
     finally:
         shutil.rmtree(root, ignore_errors=True)

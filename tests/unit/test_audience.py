@@ -19,6 +19,7 @@ from emostage import ConfigError, EmoStage, InputError
 from emostage.audience import decision_command
 from emostage.graph import build_graph
 from emostage.prompts import load_prompts
+from emostage.streaming import shown_text
 from emostage.testing import ScriptedChatModel
 
 from ..conftest import emostage
@@ -205,3 +206,22 @@ def test_chat_for_a_client_shows_the_holding_message_then_the_reviewed_reply() -
     assert holding < reply and "(crisis)" not in result.output  # no analysis shown
     bad = emostage("chat", "--audience", "public", input="/quit\n")
     assert bad.exit_code == 2 and "Unknown audience 'public'" in bad.output
+
+
+def test_every_api_path_of_a_client_stage_shows_what_it_stores() -> None:
+    stage = EmoStage(model(), audience="client", checkpointer=InMemorySaver())
+    stages: list[frozenset[str]] = []
+    reply = stage.respond(client(ROUTINE), thread_id="p1", on_stage=stages.append)
+    assert reply.response == DRAFT and reply.phase == "exploration"  # staff's Reply: analysis
+    assert any("take_perspective" in running for running in stages)  # stages still told
+    assert shown_text(stage.stream(client(ROUTINE), thread_id="p2")) == DRAFT
+
+    async def streamed() -> str:
+        return shown_text([d async for d in stage.astream(client(ROUTINE), thread_id="p3")])
+
+    assert asyncio.run(streamed()) == DRAFT
+    assert asyncio.run(stage.arespond(client(ROUTINE), thread_id="p4")).perspective is not None
+    for thread in ("p2", "p3"):
+        assert stage.graph.get_state(config(thread)).values["response"] == DRAFT
+    held = EmoStage(model(), audience="client", review="crisis")
+    assert list(held.stream(client(CRISIS), thread_id="h")) == []  # held: nothing shown
