@@ -215,7 +215,8 @@ class EmoStage:
         falls back, or when the turn fails after part of it was shown (then the
         replacement is empty, and the error follows). Applied in order
         (`emostage.shown_text`), the deltas give exactly the reply `respond` returns and
-        the thread stores. A turn that pauses for a reviewer yields nothing.
+        the thread stores. A turn that pauses for a reviewer yields nothing; for a client
+        audience, the holding message the client is shown meanwhile (`Reply.holding`).
         """
         yield from stream_turn(self.graph, self._new_turn(dialogue, thread_id, overrides))
 

@@ -14,7 +14,8 @@ A deployment builds the graph for one audience (`build_graph(audience=...)`,
   the API, Studio, the thread state endpoints.
   A review pause never reaches the client as an interrupt (their front end would draw the
   reviewer's controls): the turn ends with a holding message in their language, stored as
-  its own message, not as the reply (`held_update`), and a reviewer decides elsewhere, by a
+  its own message, not as the reply (`held_update`; sent on the custom stream too, and
+  `Reply.holding`), and a reviewer decides elsewhere, by a
   run of `decision_command(decision)` on the thread (`EmoStage.resume` sends it).
 
 While a turn awaits review, a new message is refused with one line (`paused_refusal`),
@@ -70,14 +71,25 @@ def held_update(request: ReviewRequest, dialogue: list[Turn], language: str) -> 
     return {"awaiting_review": request, "messages": [holding], "response": ""}
 
 
+def held_text(values: Mapping[str, Any]) -> str:
+    """The holding message a held turn showed the client ("" when the turn was not held)."""
+    if not values.get("awaiting_review"):
+        return ""
+    for message in reversed(values.get("messages", [])):
+        if isinstance(message, AIMessage):
+            spoken = message.response_metadata.get(METADATA_KEY, {})
+            return str(message.content) if spoken.get("holding") else ""
+    return ""
+
+
 def paused_refusal(snapshot: StateSnapshot, audience: Audience) -> InputError | None:
     """The one-line refusal of a new message while the thread's turn awaits review."""
     values = snapshot.values
     if snapshot.interrupts:
         turn = sum(t.role == "client" for t in values.get("dialogue", []))
         return InputError(
-            f"Turn {turn} awaits review; decide it first (approve, edit or respond; "
-            "EmoStage.resume or Command(resume=...)), then send the next message. "
+            f"Turn {turn} awaits review; decide it first (EmoStage.resume, a "
+            "Command(resume=...) or agent-chat-ui's controls), then send the next message. "
             "Nothing was stored."
         )
     if values.get("awaiting_review") is None:

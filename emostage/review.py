@@ -144,6 +144,8 @@ def _shown(value: Any) -> str:
     """A bad decision, named in its error line: its action, or its type."""
     if isinstance(value, dict) and isinstance(value.get("action"), str):
         return f"action {value['action'][:40]!r}"
+    if isinstance(value, str):  # the reviewer's own word, such as a misspelt action
+        return repr(value[:40])
     return type(value).__name__
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Durability
 
-from emostage.audience import decision_command
+from emostage.audience import decision_command, held_text
 from emostage.context import Context
 from emostage.errors import InputError
 from emostage.guarded import EmoStageGraph
@@ -209,6 +209,7 @@ def reply_of(output: Mapping[str, Any], mode: str, thread_id: str, model: str) -
         thread_id=thread_id,
         pending_review=paused[0] if paused else None,
         review=None if paused else output.get("review"),
+        holding=held_text(output),
         changes=[] if paused else output.get("changes", []),
         candidates=output.get("candidates", []),
         phase=output.get("phase"),

@@ -44,6 +44,10 @@ class Reply(BaseModel):
         default=None, description="While awaiting review: what the reviewer must decide on."
     )
     review: ReviewRecord | None = Field(default=None, description="The reviewer's decision.")
+    holding: str = Field(
+        default="",
+        description="A client audience's held turn: the message the client was shown meanwhile.",
+    )
     changes: list[str] = Field(
         default_factory=list, description="A rewrite's changes to the counselor's draft."
     )

@@ -12,6 +12,7 @@ from typing import NoReturn
 import typer
 
 from emostage.api import EmoStage
+from emostage.audience import held_text
 from emostage.cli.live import live_turn
 from emostage.cli.options import err, out, say, warn_fallbacks
 from emostage.errors import StoreError
@@ -117,6 +118,12 @@ def interrupted(session: str, line: str, store: str | None, before: str | None) 
 
 
 COUNSELOR = "[bold magenta]counselor>[/] "
+# What the operator may answer at the review prompt; nothing else decides.
+REVIEW_ANSWERS = {
+    **dict.fromkeys(("a", "approve"), "approve"),
+    **dict.fromkeys(("e", "edit"), "edit"),
+    **dict.fromkeys(("r", "replace"), "replace"),
+}
 
 
 def show_reply(reply: Reply, *, stage: EmoStage, shown: bool = False) -> None:
@@ -141,8 +148,8 @@ def reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
     A client audience was told a counselor will reply: that holding message comes first.
     """
     if stage.graph.audience == "client":
-        holding = stage.graph.get_state(thread_config(session)).values["messages"][-1]
-        say(out, f"(to the client) {holding.content}", "dim")
+        holding = held_text(stage.graph.get_state(thread_config(session)).values)
+        say(out, f"(to the client) {holding}", "dim")
     err.print(
         f"[bold yellow]review[/] [dim](risk: {request.risk.level}, {request.risk.subject})[/]"
     )
@@ -150,24 +157,29 @@ def reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
     for number, candidate in enumerate(request.candidates[1:], 2):
         say(err, f"[{number}] {candidate}", "dim")
     picks = f", or a candidate 2-{len(request.candidates)}" if request.candidates else ""
-    while True:
+
+    def ask(prompt: str) -> str:
         try:
-            choice = out.input(
-                f"[bold yellow]\\[a]pprove, \\[e]dit message, \\[r]eplace reply{picks}?[/] "
-            )
-        except EOFError:
+            return out.input(prompt).strip()
+        except EOFError:  # input ended: the turn stays paused, and the way back is told
             note = f"the reply awaits review: emostage chat --session {session} --review"
             say(err, note, "dim")
             raise typer.Exit(0) from None
-        if choice.strip().isdigit() and 1 <= int(choice) <= len(request.candidates):
+
+    while True:
+        choice = ask(f"[bold yellow]\\[a]pprove, \\[e]dit message, \\[r]eplace reply{picks}?[/] ")
+        if choice.isdigit() and 1 <= int(choice) <= len(request.candidates):
             return stage.resume(session, {"action": "pick", "candidate": int(choice)})
-        action = {"a": "approve", "e": "edit", "r": "replace"}.get(choice.strip()[:1].lower())
+        # Whole answers only: a reply to the client typed here by mistake must not approve.
+        action = REVIEW_ANSWERS.get(choice.lower())
         if action == "approve":
             return stage.resume(session, "approve")
-        if action:
-            text = out.input("[bold yellow]text>[/] ")
-            if text.strip():
-                return stage.resume(session, {"action": action, "response": text})
+        if action is None:
+            say(err, f"answer a, e or r{picks}; nothing was sent", "dim")
+            continue
+        while not (text := ask("[bold yellow]text>[/] ")):
+            say(err, "the text is empty; type it, or end the input to decide later", "dim")
+        return stage.resume(session, {"action": action, "response": text})
 
 
 def print_history(stage: EmoStage, session: str) -> None:

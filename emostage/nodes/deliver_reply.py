@@ -6,7 +6,8 @@ reviewer has to see first was already shown as it was written (`draft_shown`, se
 covers this turn (`emostage.review`), nothing was shown: the graph pauses with LangGraph's
 `interrupt()`, sending LangChain's human-in-the-loop request, until a reviewer approves,
 edits or replaces it, and the decided text is sent now. For a client audience, the turn
-ends instead with a holding message, and staff's decision runs this node again
+ends instead with a holding message (sent and stored as such, never as the reply), and
+staff's decision runs this node again
 (`emostage.audience`). Either way the text sent on
 LangGraph's custom stream, which every client reads (`EmoStage.stream`, the CLI, a raw
 `graph.stream(..., stream_mode="custom")`), adds up to exactly the text stored
@@ -20,7 +21,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from emostage.audience import REVIEW_DECISION, Audience, held_update
+from emostage.audience import REVIEW_DECISION, Audience, held_text, held_update
 from emostage.context import Context
 from emostage.conversation import Turn, reply_message
 from emostage.errors import InputError
@@ -63,6 +64,8 @@ def make_deliver_reply(review: ReviewPolicy, audience: Audience = "counselor") -
             )
             if audience == "client" and state.review_decision is None:
                 held = held_update(request, state.dialogue, state.language)
+                # What the client is shown instead of the reply, on every stream.
+                ReplyWriter(runtime.stream_writer)(ReplyDelta(held_text(held)))
                 return {**held, "messages_read": len(state.messages) + 1}
             # Pauses the run; on resume, LangGraph runs this node again and `interrupt`
             # returns the reviewer's decision. Nothing was sent to the client before.

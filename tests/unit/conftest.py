@@ -10,6 +10,7 @@ even when the code under test caught the error: it belongs in tests/integration/
 from __future__ import annotations
 
 import _posixsubprocess
+import contextlib
 import os
 import socket
 import subprocess
@@ -21,6 +22,15 @@ import pytest
 
 class LeftTheProcess(AssertionError):
     """A unit test tried to reach outside its process."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fonts_listed() -> None:
+    """matplotlib's first import lists the system's fonts with `fc-list` where fontconfig is
+    installed (Chromium, for the browser test, brings it) and caches them: a library's own
+    setup, done here before the guard, not a process the code under test starts."""
+    with contextlib.suppress(ImportError):  # the `eval` extra
+        import matplotlib.font_manager  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

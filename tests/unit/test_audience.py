@@ -204,6 +204,7 @@ def test_chat_for_a_client_shows_the_holding_message_then_the_reviewed_reply() -
     holding = result.output.index(load_prompts("en").holding_reply)
     reply = result.output.index("counselor> I'm right here with you. Are you safe?")
     assert holding < reply and "(crisis)" not in result.output  # no analysis shown
+    assert "review (risk: crisis" in result.stderr and "review" not in result.stdout  # operator's
     bad = emostage("chat", "--audience", "public", input="/quit\n")
     assert bad.exit_code == 2 and "Unknown audience 'public'" in bad.output
 
@@ -224,4 +225,8 @@ def test_every_api_path_of_a_client_stage_shows_what_it_stores() -> None:
     for thread in ("p2", "p3"):
         assert stage.graph.get_state(config(thread)).values["response"] == DRAFT
     held = EmoStage(model(), audience="client", review="crisis")
-    assert list(held.stream(client(CRISIS), thread_id="h")) == []  # held: nothing shown
+    holding = load_prompts("en").holding_reply
+    assert shown_text(held.stream(client(CRISIS), thread_id="h")) == holding  # not the draft
+    paused = held.respond(client(CRISIS), thread_id="h2")
+    assert paused.response == "" and paused.holding == holding
+    assert held.resume("h2", "approve").holding == ""

@@ -96,8 +96,10 @@ def test_a_multi_turn_thread_pauses_only_its_crisis_turn() -> None:
 def test_a_bad_decision_is_one_clear_error_and_the_turn_stays_paused(decision: Any) -> None:
     reviewed = stage()
     reviewed.respond(client(CRISIS), thread_id="bad")
-    with pytest.raises(InputError, match="review decision"):
+    with pytest.raises(InputError, match="review decision") as refused:
         reviewed.resume("bad", decision)
+    if decision == "maybe":  # a misspelt action is named, not just its type
+        assert str(refused.value).endswith("got 'maybe'.")
     assert reviewed.pending_review("bad") is not None
     with pytest.raises(InputError, match="no turn awaiting review"):
         reviewed.resume("nothing-here", "approve")
@@ -141,6 +143,27 @@ def test_chat_review_shows_the_operator_the_draft_before_the_client() -> None:
     reply_at = result.output.index("counselor> I'm right here with you. Are you safe?")
     assert review_at < reply_at and "(crisis)" in result.output[reply_at:]
     assert "988" in result.output[reply_at:]  # an edit keeps the resources
+
+
+@pytest.mark.usefixtures("scripted_cli")
+def test_only_a_whole_answer_decides_at_the_review_prompt() -> None:
+    chat = ["chat", "--session", "r2", "--review"]
+    # Words typed by mistake (here a message for the client) decide nothing; they ask again.
+    steps = f"{CRISIS}\nanother message\nexit\n"
+    unsure = emostage(*chat, input=steps)
+    assert unsure.exit_code == 0, unsure.output
+    assert unsure.output.count("answer a, e or r; nothing was sent") == 2
+    assert "counselor>" not in unsure.output
+    assert "the reply awaits review: emostage chat --session r2 --review" in unsure.output
+
+    # Input that ends at the text prompt leaves the turn paused too, with the way back.
+    at_text = emostage(*chat, input="replace\n\n")
+    assert at_text.exit_code == 0, at_text.output
+    assert "the text is empty" in at_text.output and "counselor>" not in at_text.output
+    assert "the reply awaits review" in at_text.output
+
+    approved = emostage(*chat, input="Approve\n/quit\n")
+    assert approved.exit_code == 0 and approved.output.count("counselor>") == 1
 
 
 def test_a_message_sent_while_paused_is_refused_not_merged_into_the_turn() -> None:

@@ -44,11 +44,35 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScreenModel]:
     yield model
 
 
-def test_training_rebuilds_the_shipped_model_byte_for_byte(tmp_path: Path) -> None:
-    """`make screen-model` on the repository's data gives the very file that ships."""
+def test_training_rebuilds_the_shipped_model(tmp_path: Path) -> None:
+    """`make screen-model` on the repository's data gives the model that ships.
+
+    Not byte for byte on every CPU: numpy picks its SIMD kernels at run time, so TF-IDF's
+    sums differ in their last bits, and liblinear stops at a slightly different point
+    (weights off by up to 1e-3 on an AMD EPYC against the machine that trained it). So: the
+    same n-grams, thresholds and header, weights within 2e-3, and the very same decision on
+    every message it learned from or was tuned on.
+    """
     data, _ = training.build()
     training.write(data, tmp_path / MODEL_FILE)
-    assert (tmp_path / MODEL_FILE).read_bytes() == shipped()
+    rebuilt, ships = json.loads((tmp_path / MODEL_FILE).read_text("utf-8")), json.loads(shipped())
+    numeric = ("features", "intercept")
+    assert {k: v for k, v in rebuilt.items() if k not in numeric} == {
+        k: v for k, v in ships.items() if k not in numeric
+    }  # header, n-gram sizes and each language's threshold: exactly
+    assert rebuilt["features"].keys() == ships["features"].keys()
+    weights = [(rebuilt["intercept"], ships["intercept"])] + [
+        pair
+        for gram in ships["features"]
+        for pair in zip(rebuilt["features"][gram], ships["features"][gram], strict=True)
+    ]
+    assert max(abs(new - old) for new, old in weights) < 2e-3
+    new_model, old_model = ScreenModel.from_json(rebuilt), ScreenModel.from_json(ships)
+    texts = [classifier_input(example.text) for example in training.examples()]
+    assert len(texts) > 5000
+    for text in texts:
+        flagged = [m.probability(text) >= m.threshold(text) for m in (new_model, old_model)]
+        assert flagged[0] == flagged[1], text
 
 
 def test_the_model_is_small_loads_fast_and_names_its_licence() -> None:
