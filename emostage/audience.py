@@ -27,6 +27,7 @@ This module is the one home of those decisions.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any, Literal, cast
@@ -45,6 +46,10 @@ Audience = Literal["counselor", "client"]
 AUDIENCES: tuple[Audience, ...] = ("counselor", "client")
 CLIENT_CHANNELS = frozenset({"messages", "response"})  # all a client's streams carry
 REVIEW_DECISION = "review_decision"  # the state key a client-audience decision arrives in
+# What a client is shown of a drafting node's name (`draft_node(phase)`, `draft_crisis`...):
+# never a node's name itself, since a phase id cannot be empty.
+_NEUTRAL_NAME = "draft"
+_STRATEGY_NAME = re.compile(r"(?<![A-Za-z0-9_])draft_[A-Za-z0-9_]+")
 
 
 def decision_command(decision: Any) -> Command[Any]:
@@ -139,18 +144,44 @@ def client_chunk(mode: str, payload: Any) -> Any:
 
     `values` and `updates` already are (`client_options`), and so are `messages` and
     `custom` (only the reply is written to them: every other model call is untagged for
-    streaming); `tasks`, `checkpoints` and `debug` carry the whole state.
+    streaming); `tasks`, `checkpoints` and `debug` carry the whole state. Every mode but
+    `custom` (the reply's text only) names nodes, and so the strategy that drafted: a
+    client sees each drafting node as `draft` (`unnamed`).
     """
+    if mode == "custom":
+        return payload
     if mode == "tasks":
-        return _task(payload)
+        return unnamed(_task(payload))
     if mode == "checkpoints":
-        return _checkpoint(payload)
+        return unnamed(_checkpoint(payload))
     if mode == "debug" and isinstance(payload, Mapping):
         inner = payload.get("payload")
         kind = payload.get("type")
         shown = _checkpoint(inner) if kind == "checkpoint" else _task(inner)
-        return {**payload, "payload": shown}
-    return payload
+        return unnamed({**payload, "payload": shown})
+    return unnamed(payload)
+
+
+def unnamed(value: Any) -> Any:
+    """`value` with every drafting node's name (`draft_<strategy>`) read as `draft`.
+
+    Node names appear as `updates` keys, task names, triggers (`branch:to:draft_crisis`),
+    `next`, and the `messages` metadata (`langgraph_node`, checkpoint namespaces); the
+    name of the strategy node tells the phase. The client's channels (`messages`,
+    `response`, and their writes) are left as they are: they hold the reply's own text.
+    """
+    if isinstance(value, str):
+        return _STRATEGY_NAME.sub(_NEUTRAL_NAME, value)
+    if isinstance(value, Mapping):
+        return {
+            unnamed(key): item if key in CLIENT_CHANNELS else unnamed(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        if value and isinstance(value[0], str) and value[0] in CLIENT_CHANNELS:
+            return value  # a write to a client channel: (channel, value)
+        return type(value)(unnamed(item) for item in value)
+    return value  # a message: the reply as stored
 
 
 def _task(payload: Any) -> Any:

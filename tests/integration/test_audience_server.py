@@ -8,6 +8,7 @@ thread. A counselor-audience deployment refuses a message sent while a turn is p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +32,8 @@ CLIENT_MODES: Any = [
     "debug",
 ]
 ANALYSIS_MARKERS = ("(scripted) placeholder", "phase_rationale", "'perspective'", "'risk'")
+# A drafting node's name (`draft_crisis`, `draft_<phase>`) would tell the client the phase.
+STRATEGY_NAME = re.compile(r"(?<![a-z_])draft_[a-z]")
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +68,7 @@ def test_a_client_stream_carries_the_reply_and_no_analysis(
     assert errors(parts) == [] and {p.event for p in parts} >= {"values", "messages", "updates"}
     text = repr([part.data for part in parts])
     assert [marker for marker in ANALYSIS_MARKERS if marker in text] == []
+    assert STRATEGY_NAME.search(text) is None and "'draft'" in text
     state: Any = client_server.threads.get_state(thread)  # staff's view: the checkpoint
     assert state["values"]["perspective"] is not None
     reply = state["values"]["messages"][-1]
@@ -80,6 +84,7 @@ def test_a_held_client_turn_refuses_new_messages_until_staff_decide(
     thread = client_server.threads.create()["thread_id"]
     parts = stream(client_server, thread, said("I want to kill myself tonight."), CLIENT_MODES)
     assert errors(parts) == [] and "__interrupt__" not in repr([p.data for p in parts])
+    assert STRATEGY_NAME.search(repr([p.data for p in parts])) is None
     holding = load_prompts("en").holding_reply
     assert holding in repr([p.data for p in parts]) and "988" not in repr([p.data for p in parts])
     state: Any = client_server.threads.get_state(thread)

@@ -60,6 +60,11 @@ def config(thread: str) -> Any:
     return {"configurable": {"thread_id": thread}}
 
 
+def strategy_nodes(graph: Any) -> list[str]:
+    """The graph's drafting nodes, whose names tell the strategy, and so the phase."""
+    return [name for name in graph.nodes if name.startswith("draft_")]
+
+
 def leaks(chunks: list[Any]) -> list[str]:
     """The analysis markers found in a stream's chunks."""
     text = repr(chunks)
@@ -77,18 +82,51 @@ def test_a_client_stream_carries_no_analysis_in_any_mode_or_shape() -> None:
         {"stream_mode": "debug"},
         {},
     ]
+    strategies = strategy_nodes(graph)
     for number, options in enumerate(shapes):
-        chunks = list(graph.stream(turn(ROUTINE), config(f"s{number}"), **options))
-        assert chunks and leaks(chunks) == [], options
-        assert graph.get_state(config(f"s{number}")).values["perspective"] is not None
+        for text in (ROUTINE, CRISIS):
+            thread = config(f"s{number}{text}")
+            chunks = list(graph.stream(turn(text), thread, **options))
+            assert chunks and leaks(chunks) == [], options
+            assert [name for name in strategies if name in repr(chunks)] == [], options
+            assert graph.get_state(thread).values["perspective"] is not None
+
+    async def async_run() -> list[Any]:
+        run = graph.astream(turn(CRISIS), config("async"), stream_mode=ALL_MODES)
+        return [chunk async for chunk in run]
+
+    chunks = asyncio.run(async_run())
+    assert leaks(chunks) == [] and [name for name in strategies if name in repr(chunks)] == []
+    assert "'draft'" in repr(chunks)
 
 
 def test_the_same_run_for_a_counselor_streams_the_analysis() -> None:
     graph = build_graph(model(), checkpointer=InMemorySaver())
     chunks = list(graph.stream(turn(ROUTINE), config("c"), stream_mode=ALL_MODES))
     assert set(leaks(chunks)) == set(ANALYSIS_MARKERS)  # the check above can see a leak
+    assert [name for name in strategy_nodes(graph) if name in repr(chunks)] != []
     (reply,) = [m for m in graph.get_state(config("c")).values["messages"] if m.type == "ai"]
     assert set(reply.response_metadata["emostage"]) >= {"phase", "risk", "perspective"}
+
+
+def test_a_client_reply_that_names_a_node_is_shown_as_stored() -> None:
+    said = "My notes call this draft_crisis, but I am fine."
+    graph = build_graph(
+        ScriptedChatModel(defaults={"text": said}), checkpointer=InMemorySaver(), audience="client"
+    )
+    chunks = list(graph.stream(turn(ROUTINE), config("n"), stream_mode=ALL_MODES))
+    stored = graph.get_state(config("n")).values["response"]
+    assert stored == said
+    (last,) = [payload for mode, payload in chunks if mode == "values"][-1:]
+    assert last["response"] == said and last["messages"][-1].content == said
+    streamed = "".join(
+        str(payload[0].content)
+        for mode, payload in chunks
+        if mode == "messages" and payload[0].type != "human"
+    )
+    assert streamed == said
+    named = [payload for mode, payload in chunks if mode == "updates"]
+    assert {"draft"} <= {key for update in named for key in update}
 
 
 def test_a_client_gets_the_reply_only_in_output_and_message_metadata() -> None:
