@@ -5,7 +5,8 @@ It speaks the part of Ollama's REST API that ChatOllama and the preflight use
 Answers come from a `SchemaGuidedChatModel`: the scripted model, or the embedded llama.cpp
 model for real output over real HTTP. Fault modes reproduce what a sick server does.
 `handle` answers the same requests in this process, with no socket, for an
-`httpx.MockTransport`. Needs `pytest-httpserver` (in the `dev` extra).
+`httpx.MockTransport`. What goes on the wire is `emostage.testing.ollama_wire`'s. Needs
+`pytest-httpserver` (in the `dev` extra).
 """
 
 from __future__ import annotations
@@ -13,15 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import threading
 import time
-import typing
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -29,10 +27,23 @@ from langsmith import tracing_context
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 from werkzeug.datastructures import Headers
-from werkzeug.test import EnvironBuilder
 
 from emostage.models.backends.structured import SchemaGuidedChatModel
 from emostage.testing import ScriptedChatModel
+from emostage.testing.ollama_wire import (
+    FLOOD_CHARS,
+    NEVER_DONE,
+    Fault,
+    StreamCut,
+    closed_port,
+    done_line,
+    json_response,
+    message,
+    not_found,
+    not_ollama,
+    now,
+    served_in_process,
+)
 from emostage.testing.server_speed import (
     ServerSpeed,
     Slots,
@@ -41,27 +52,7 @@ from emostage.testing.server_speed import (
     token_pieces,
 )
 
-Fault = Literal[
-    "refuse",
-    "delay",
-    "http_500",
-    "http_429",
-    "model_not_found",
-    "cut_stream",
-    "not_json",
-    "trickle",
-    "stall",
-    "flood",
-    "not_ollama",
-]
-FAULTS: tuple[Fault, ...] = typing.get_args(Fault)
-FLOOD_CHARS = 2_000_000  # what `flood` sends, ignoring num_predict
 _ROLES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
-_NEVER_DONE: tuple[Fault, ...] = ("trickle", "stall")
-
-
-class StreamCut(Exception):
-    """Raised inside a response stream to drop the connection mid-way."""
 
 
 class FakeOllama:
@@ -135,10 +126,10 @@ class FakeOllama:
     def start(self) -> FakeOllama:
         """Start serving; with the `refuse` fault, reserve a port nobody listens on."""
         if self.fault == "refuse":
-            self._closed_port = _closed_port()
+            self._closed_port = closed_port()
             return self
         if self.fault == "not_ollama":  # another kind of web server at that address
-            self._server.expect_request(re.compile(".*")).respond_with_handler(_not_ollama)
+            self._server.expect_request(re.compile(".*")).respond_with_handler(not_ollama)
         else:
             for (path, method), handler in self._routes().items():
                 self._server.expect_request(path, method=method).respond_with_handler(handler)
@@ -157,36 +148,15 @@ class FakeOllama:
         Raises:
             ValueError: The fault is `trickle` or `stall`.
         """
-        if self.fault in _NEVER_DONE:
+        if self.fault in NEVER_DONE:
             raise ValueError(f"the {self.fault!r} fault needs a served FakeOllama: start() it")
         if self.fault == "refuse":
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-        url = request.url
-        received = Request(
-            EnvironBuilder(
-                method=request.method,
-                base_url=f"{url.scheme}://{url.netloc.decode()}",
-                path=url.path,
-                query_string=url.query.decode(),
-                headers=list(request.headers.items()),
-                data=request.read(),
-            ).get_environ()
-        )
         if self.fault == "not_ollama":
-            handler: Callable[[Request], Response] = _not_ollama
-        else:
-            handler = self._routes().get((url.path, request.method), _not_found)
-        answer = handler(received)
-        try:
-            body = b"".join(answer.iter_encoded())
-        except StreamCut as cut:
-            raise httpx.RemoteProtocolError(str(cut), request=request) from cut
-        headers = [
-            (name, value)
-            for name, value in answer.headers.items()
-            if name.lower() not in ("content-length", "transfer-encoding")
-        ]
-        return httpx.Response(answer.status_code, headers=headers, content=body, request=request)
+            return served_in_process(not_ollama, request)
+        return served_in_process(
+            self._routes().get((request.url.path, request.method), not_found), request
+        )
 
     def wait_for_requests(self, count: int = 1, timeout_s: float = 60.0) -> bool:
         """Wait until `/api/chat` has had `count` requests; False if `timeout_s` passed first."""
@@ -214,7 +184,7 @@ class FakeOllama:
     def _routes(self) -> dict[tuple[str, str], Callable[[Request], Response]]:
         """The handler of each (path, method) Ollama's API has here."""
         return {
-            ("/api/version", "GET"): lambda _: _json({"version": "0.12.0"}),
+            ("/api/version", "GET"): lambda _: json_response({"version": "0.12.0"}),
             ("/api/tags", "GET"): self._tags,
             ("/api/show", "POST"): self._show,
             ("/api/chat", "POST"): self._chat,
@@ -222,12 +192,12 @@ class FakeOllama:
 
     def _tags(self, _: Request) -> Response:
         models = [{"name": m, "model": m, "size": 1, "digest": "0" * 64} for m in self.models]
-        return _json({"models": models})
+        return json_response({"models": models})
 
     def _show(self, request: Request) -> Response:
         if request.get_json().get("model") not in self.models:
-            return _json({"error": "model not found"}, status=404)
-        return _json({"details": {"family": "fake"}, "capabilities": ["completion"]})
+            return json_response({"error": "model not found"}, status=404)
+        return json_response({"details": {"family": "fake"}, "capabilities": ["completion"]})
 
     def _chat(self, request: Request) -> Response:
         with self._count_lock:
@@ -249,22 +219,22 @@ class FakeOllama:
         if fault == "delay":
             time.sleep(self.delay_s)
         if fault == "http_500":
-            return _json({"error": "model runner has unexpectedly stopped"}, status=500)
+            return json_response({"error": "model runner has unexpectedly stopped"}, status=500)
         if fault == "http_429":
-            busy = _json({"error": "server busy, please try again"}, status=429)
+            busy = json_response({"error": "server busy, please try again"}, status=429)
             busy.headers["Retry-After"] = f"{self.retry_after:g}"
             return busy
         if fault in ("trickle", "stall"):
             return Response(self._never_done(body, fault), content_type="application/x-ndjson")
         if fault == "model_not_found" or body.get("model") not in self.models:
-            return _json({"error": f"model '{body.get('model')}' not found"}, status=404)
+            return json_response({"error": f"model '{body.get('model')}' not found"}, status=404)
         if fault == "not_json":
             return Response("<html>502 Bad Gateway</html>", status=200, content_type="text/html")
         answer = self._answer(body)
         if not body.get("stream", True):
             with self._serving(body, answer) as decode:
                 decode(answer.text)
-                return _json({**_done(body, answer), "message": _message(answer.text)})
+                return json_response({**done_line(body, answer), "message": message(answer.text)})
         return Response(self._stream(body, answer, fault), content_type="application/x-ndjson")
 
     @contextmanager
@@ -298,7 +268,7 @@ class FakeOllama:
 
     def _never_done(self, body: dict[str, Any], fault: Fault) -> Iterator[str]:
         """An answer that never ends: a line every `delay_s`, or nothing after the first."""
-        line = {"model": body["model"], "created_at": _now(), "message": _message("…")}
+        line = {"model": body["model"], "created_at": now(), "message": message("…")}
         try:
             while not self._stopping.is_set():
                 yield json.dumps({**line, "done": False}) + "\n"
@@ -323,53 +293,6 @@ class FakeOllama:
                 if fault == "cut_stream" and index == len(pieces) // 2:
                     raise StreamCut("connection dropped mid-stream (fault injection)")
                 decode(piece)
-                line = {"model": body["model"], "created_at": _now(), "message": _message(piece)}
+                line = {"model": body["model"], "created_at": now(), "message": message(piece)}
                 yield json.dumps({**line, "done": False}) + "\n"
-        yield json.dumps({**_done(body, answer), "message": _message("")}) + "\n"
-
-
-_HTML_PAGE = "<!DOCTYPE html>\n<html><head><title>Welcome</title></head>\n" + (
-    "<body><p>This is some other web server.</p></body></html>\n" * 200
-)
-
-
-def _not_ollama(request: Request) -> Response:
-    """Another kind of web server: a page at `/`, 404 elsewhere."""
-    status = 200 if request.path == "/" else 404
-    return Response(_HTML_PAGE, status=status, content_type="text/html")
-
-
-def _not_found(request: Request) -> Response:
-    return _json({"error": f"{request.method} {request.path}: not found"}, status=404)
-
-
-def _done(body: dict[str, Any], answer: AIMessage) -> dict[str, Any]:
-    usage = answer.usage_metadata or {"input_tokens": 0, "output_tokens": 0}
-    return {
-        "model": body["model"],
-        "created_at": _now(),
-        "done": True,
-        "done_reason": "stop",
-        "total_duration": 1,
-        "prompt_eval_count": usage["input_tokens"],
-        "eval_count": usage["output_tokens"],
-    }
-
-
-def _message(content: str) -> dict[str, str]:
-    return {"role": "assistant", "content": content}
-
-
-def _json(payload: dict[str, Any], status: int = 200) -> Response:
-    return Response(json.dumps(payload), status=status, content_type="application/json")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+        yield json.dumps({**done_line(body, answer), "message": message("")}) + "\n"

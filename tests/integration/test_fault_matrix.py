@@ -24,7 +24,8 @@ import pytest
 from emostage import EmoStage, EmoStageError, Reply, shown_text
 from emostage.errors import ModelUnavailableError, TransientModelError
 from emostage.safety import screen_risk
-from emostage.testing.ollama_server import FAULTS, FakeOllama, Fault
+from emostage.testing.ollama_server import FakeOllama
+from emostage.testing.ollama_wire import FAULTS, Fault
 
 from ..conftest import emostage, one_error_line
 

@@ -15,7 +15,8 @@ import pytest
 
 from emostage import EmoStage, ModelUnavailableError, Reply
 from emostage.errors import TransientModelError
-from emostage.testing.ollama_server import FakeOllama, Fault
+from emostage.testing.ollama_server import FakeOllama
+from emostage.testing.ollama_wire import Fault
 
 DIALOGUE = [{"role": "client", "content": "I keep crying at night."}]
 TIMEOUT_S = 0.5

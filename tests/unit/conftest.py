@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import _posixsubprocess
 import contextlib
+import dataclasses
 import os
 import socket
 import subprocess
@@ -18,6 +19,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+from emostage import Context
 
 
 class LeftTheProcess(AssertionError):
@@ -55,3 +58,11 @@ def _stays_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     if tried:
         pytest.fail(f"a unit test must not {', '.join(dict.fromkeys(tried))}", pytrace=False)
+
+
+@pytest.fixture
+def no_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No setting from the caller's environment (a `Context` field's fallback) reaches a test."""
+    for field in dataclasses.fields(Context):
+        if env := field.metadata.get("env"):
+            monkeypatch.delenv(env, raising=False)
