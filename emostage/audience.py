@@ -18,9 +18,8 @@ A deployment builds the graph for one audience (`build_graph(audience=...)`,
   `Reply.holding`), and a reviewer decides elsewhere, by a
   run of `decision_command(decision)` on the thread (`EmoStage.resume` sends it).
 
-While a turn awaits review, a new message is refused with one line (`paused_refusal`),
-before anything is stored, never merged into the waiting turn: the counselor is told to
-decide first, the client (in their language) that a counselor will reply shortly.
+While a turn awaits review, a new message is refused with one line, before anything is
+stored (`emostage.paused`).
 
 This module is the one home of those decisions.
 """
@@ -33,10 +32,10 @@ from collections.abc import Mapping
 from typing import Any, Literal, cast
 
 from langchain_core.messages import AIMessage
-from langgraph.types import Command, StateSnapshot
+from langgraph.types import Command
 
 from emostage.conversation import METADATA_KEY, Turn
-from emostage.errors import ConfigError, InputError
+from emostage.errors import ConfigError
 from emostage.languages import Language, detect_language
 from emostage.nodes import DELIVER_REPLY
 from emostage.prompts import load_prompts
@@ -85,24 +84,6 @@ def held_text(values: Mapping[str, Any]) -> str:
             spoken = message.response_metadata.get(METADATA_KEY, {})
             return str(message.content) if spoken.get("holding") else ""
     return ""
-
-
-def paused_refusal(snapshot: StateSnapshot, audience: Audience) -> InputError | None:
-    """The one-line refusal of a new message while the thread's turn awaits review."""
-    values = snapshot.values
-    if snapshot.interrupts:
-        turn = sum(t.role == "client" for t in values.get("dialogue", []))
-        return InputError(
-            f"Turn {turn} awaits review; decide it first (EmoStage.resume, a "
-            "Command(resume=...) or agent-chat-ui's controls), then send the next message. "
-            "Nothing was stored."
-        )
-    if values.get("awaiting_review") is None:
-        return None
-    if audience == "client":
-        spoken = values.get("language") or detect_language(values.get("dialogue", []))
-        return InputError(load_prompts(cast(Language, spoken)).review_pending)
-    return InputError("This thread's last turn awaits review by staff; send the decision first.")
 
 
 def client_options(options: dict[str, Any]) -> dict[str, Any]:

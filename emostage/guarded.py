@@ -12,7 +12,8 @@ Studio. A guarded run
   client text off the machine;
 - on a session store (`emostage.sessions`), holds the thread's turn lock from start to
   end, waiting at most `turn_timeout_s`: turns of one thread never interleave;
-- refuses a new message while the thread's turn awaits review, before anything is stored;
+- refuses a new message while the thread's turn awaits review, and a decision the thread
+  cannot take, before anything is stored (`emostage.paused`);
 - for a client audience, streams the reply only (`emostage.audience`);
 - when the turn fails (any `EmoStageError` but bad input), records the failure in the
   thread and ends the stream by telling the client, in their language
@@ -32,12 +33,13 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 from langsmith import tracing_context
 
-from emostage.audience import Audience, client_options, client_view, paused_refusal
+from emostage.audience import Audience, client_options, client_view
 from emostage.context import Context, resolve_context
 from emostage.conversation import as_list, check_size
 from emostage.errors import ConfigError, EmoStageError
 from emostage.failures import atold_failure, told_failure
 from emostage.models.deadline import set_session, start_turn
+from emostage.paused import decision_refusal, paused_refusal
 from emostage.sessions.base import SessionStore, thread_of
 from emostage.state import ClientOutputState, InputState, State
 
@@ -60,8 +62,8 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, Any]):
         if lock:
             lock.take(settings.turn_timeout_s)
         try:
-            if _new_turn_on_thread(self, input, config):
-                _refuse_if_paused(self.get_state(config), self.audience)
+            if _on_thread(self, config):
+                _refuse_if_paused(self, input, self.get_state(config))
             run, exits = guarded_run(settings, config)
             stream: Any = super().stream  # LangGraph's, whose overloads need not be repeated
             steps = run.run(stream, input, config, context=settings, **kwargs)
@@ -92,8 +94,8 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, Any]):
         if lock:  # database waits, on a worker thread
             await asyncio.to_thread(lock.take, settings.turn_timeout_s)
         try:
-            if _new_turn_on_thread(self, input, config):
-                _refuse_if_paused(await self.aget_state(config), self.audience)
+            if _on_thread(self, config):
+                _refuse_if_paused(self, input, await self.aget_state(config))
             run, exits = guarded_run(settings, config)
             astream: Any = super().astream
             steps = run.run(astream, input, config, context=settings, **kwargs)
@@ -147,10 +149,9 @@ def _shown(graph: EmoStageGraph, chunk: Any, options: dict[str, Any]) -> Any:
     return client_view(chunk, options.get("stream_mode") or graph.stream_mode, options)
 
 
-def _new_turn_on_thread(graph: EmoStageGraph, input: Any, config: Any) -> bool:
-    """Whether a run brings new turns (not a decision, not a resume) to a kept thread."""
-    on_thread = graph.checkpointer is not None and thread_of(config) is not None
-    return on_thread and isinstance(input, Mapping | InputState)
+def _on_thread(graph: EmoStageGraph, config: Any) -> bool:
+    """Whether a run is on a kept thread, which may have a turn awaiting review."""
+    return graph.checkpointer is not None and thread_of(config) is not None
 
 
 def guard(graph: CompiledStateGraph[State, Context, InputState, Any]) -> EmoStageGraph:
@@ -181,9 +182,17 @@ def _checked(input: Any, context: Any) -> Context:
     return settings
 
 
-def _refuse_if_paused(snapshot: StateSnapshot, audience: Audience) -> None:
-    """Refuse a new message, before anything is stored, while a turn awaits review."""
-    if refusal := paused_refusal(snapshot, audience):
+def _refuse_if_paused(graph: EmoStageGraph, input: Any, snapshot: StateSnapshot) -> None:
+    """Refuse, before anything is stored, what a thread awaiting review cannot take.
+
+    A new message while a turn awaits review; a decision that is invalid or comes the
+    wrong way (`emostage.paused`).
+    """
+    if isinstance(input, Mapping | InputState):
+        refusal = paused_refusal(snapshot, graph.audience)
+    else:
+        refusal = decision_refusal(snapshot, graph.audience, input)
+    if refusal:
         raise refusal
 
 

@@ -88,6 +88,11 @@ class ReviewDecision(BaseModel):
                     {"action": value} if isinstance(value, str) else value
                 )
             except ValidationError:
+                if isinstance(value, dict) and value.get("action") == "pick":
+                    number = str(value.get("candidate"))[:20]
+                    raise InputError(
+                        f"A candidate is picked by its number, from 1, not {number!r}."
+                    ) from None
                 raise InputError(
                     "A review decision is LangChain's {'decisions': [...]}, 'approve', "
                     "{'action': 'edit' | 'own' | 'replace', 'response': text} or "

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Command, Durability
+from langgraph.types import Durability
 
-from emostage.audience import decision_command, held_text
+from emostage.audience import held_text
 from emostage.context import Context
 from emostage.errors import InputError
 from emostage.guarded import EmoStageGraph
-from emostage.review import ReviewDecision, ReviewRequest, paused_request, reviewed_reply
+from emostage.paused import decision_input, pending_for, waiting_request
+from emostage.review import ReviewDecision, ReviewRequest, paused_request
 from emostage.safety import RiskAssessment
 from emostage.sessions.base import thread_config
 from emostage.state import Diagnostics, NodeReport, Reply
@@ -169,14 +170,14 @@ async def arun_turn(
 
 
 def pending_request(graph: EmoStageGraph, thread_id: str) -> ReviewRequest | None:
-    """What the thread's paused or held turn waits for; None when no turn awaits review."""
+    """What the thread's paused or held turn waits for; None when no turn awaits review.
+
+    Raises:
+        InputError: the turn was paused for a counselor, and the graph faces clients.
+    """
     if graph.checkpointer is None:
         return None
-    state = graph.get_state(thread_config(thread_id))
-    for interrupt in state.interrupts:
-        return paused_request(interrupt.value)
-    held = state.values.get("awaiting_review")
-    return ReviewRequest.model_validate(held) if held else None
+    return pending_for(graph.get_state(thread_config(thread_id)), graph.audience)
 
 
 def review_payload(graph: EmoStageGraph, thread_id: str, decision: Any) -> Any:
@@ -185,15 +186,13 @@ def review_payload(graph: EmoStageGraph, thread_id: str, decision: Any) -> Any:
     Raises:
         InputError: the decision is invalid, or the thread awaits no review.
     """
-    ReviewDecision.parse(decision)  # a bad decision fails here, before the graph runs
-    if (request := pending_request(graph, thread_id)) is None:
+    ReviewDecision.parse(decision)  # a bad decision fails here, even on a thread unkept
+    if graph.checkpointer is None:
         raise InputError(f"Thread {thread_id!r} has no turn awaiting review.")
-    appendix = request.draft.removeprefix(request.message).strip()
-    chosen = ReviewDecision.parse(decision, appendix, request.message)
-    reviewed_reply(request.message, appendix, chosen, request.candidates)  # a bad pick too
-    if graph.audience == "client":  # held, not interrupted (`emostage.audience`)
-        return decision_command(decision)
-    return Command(resume=decision)
+    snapshot = graph.get_state(thread_config(thread_id))
+    if waiting_request(snapshot) is None:
+        raise InputError(f"Thread {thread_id!r} has no turn awaiting review.")
+    return decision_input(snapshot, graph.audience, decision)
 
 
 def reply_of(output: Mapping[str, Any], mode: str, thread_id: str, model: str) -> Reply:

@@ -156,18 +156,20 @@ def reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
     say(err, request.draft)
     for number, candidate in enumerate(request.candidates[1:], 2):
         say(err, f"[{number}] {candidate}", "dim")
-    picks = f", or a candidate 2-{len(request.candidates)}" if request.candidates else ""
+    picks = f", or a candidate 1-{len(request.candidates)}" if request.candidates else ""
 
     def ask(prompt: str) -> str:
         try:
-            return out.input(prompt).strip()
+            return err.input(prompt).strip()  # the operator's side: never the client's
         except EOFError:  # input ended: the turn stays paused, and the way back is told
             note = f"the reply awaits review: emostage chat --session {session} --review"
             say(err, note, "dim")
             raise typer.Exit(0) from None
 
     while True:
-        choice = ask(f"[bold yellow]\\[a]pprove, \\[e]dit message, \\[r]eplace reply{picks}?[/] ")
+        choice = ask(
+            f"[bold yellow]\\[a]pprove, \\[e]dit message, \\[r]eplace whole reply{picks}?[/] "
+        )
         if choice.isdigit() and 1 <= int(choice) <= len(request.candidates):
             return stage.resume(session, {"action": "pick", "candidate": int(choice)})
         # Whole answers only: a reply to the client typed here by mistake must not approve.
@@ -177,6 +179,8 @@ def reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
         if action is None:
             say(err, f"answer a, e or r{picks}; nothing was sent", "dim")
             continue
+        if action == "replace" and request.resources:
+            say(err, "sent as you type it: the crisis resources are not added", "dim")
         while not (text := ask("[bold yellow]text>[/] ")):
             say(err, "the text is empty; type it, or end the input to decide later", "dim")
         return stage.resume(session, {"action": action, "response": text})

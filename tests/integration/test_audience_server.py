@@ -86,7 +86,9 @@ def test_a_held_client_turn_refuses_new_messages_until_staff_decide(
     assert errors(parts) == [] and "__interrupt__" not in repr([p.data for p in parts])
     assert STRATEGY_NAME.search(repr([p.data for p in parts])) is None
     holding = load_prompts("en").holding_reply
-    assert holding in repr([p.data for p in parts]) and "988" not in repr([p.data for p in parts])
+    # The held draft's crisis resources are not shown. (Not "988": an id may contain it.)
+    shown = repr([p.data for p in parts])
+    assert holding in shown and "Suicide & Crisis Lifeline" not in shown
     state: Any = client_server.threads.get_state(thread)
     assert state["interrupts"] == [] and state["values"]["messages"][-1]["content"] == holding
     assert state["values"]["awaiting_review"]["message"].startswith("(scripted test reply)")
@@ -94,6 +96,12 @@ def test_a_held_client_turn_refuses_new_messages_until_staff_decide(
     again = stream(client_server, thread, said("hello?"), ["values"])
     assert errors(again) == [load_prompts("en").review_pending]
     assert len(client_server.threads.get_state(thread)["values"]["messages"]) == 2  # type: ignore[call-overload]
+
+    typo: Any = {"update": {"review_decision": "aprove"}, "goto": "deliver_reply"}
+    refused = list(client_server.runs.stream(thread, "emostage", command=typo, context=CONTEXT))
+    assert [line for line in errors(refused) if "got 'aprove'" in line]
+    kept: Any = client_server.threads.get_state(thread)["values"]
+    assert kept.get("review_decision") is None and kept["awaiting_review"]  # nothing stored
 
     decision = {"decisions": [{"type": "respond", "message": "I'm here with you."}]}
     command: Any = {"update": {"review_decision": decision}, "goto": "deliver_reply"}
@@ -116,3 +124,13 @@ def test_a_counselor_message_while_paused_is_refused_in_one_line(
     assert len(errors(again)) == 1 and "awaits review; decide it first" in errors(again)[0]
     values: Any = counselor_server.threads.get_state(thread)["values"]
     assert [m["content"] for m in values["messages"]] == ["I want to kill myself tonight."]
+    bad = list(
+        counselor_server.runs.stream(
+            thread, "emostage", command={"resume": "yes"}, context=CONTEXT, stream_mode="values"
+        )
+    )
+    assert [line for line in errors(bad) if "got 'yes'" in line]  # refused, nothing stored
+    done = counselor_server.runs.wait(
+        thread, "emostage", command={"resume": "approve"}, context=CONTEXT
+    )
+    assert "988" in done["response"]  # type: ignore[call-overload]

@@ -243,6 +243,8 @@ def test_chat_for_a_client_shows_the_holding_message_then_the_reviewed_reply() -
     reply = result.output.index("counselor> I'm right here with you. Are you safe?")
     assert holding < reply and "(crisis)" not in result.output  # no analysis shown
     assert "review (risk: crisis" in result.stderr and "review" not in result.stdout  # operator's
+    for prompt in ("[a]pprove", "text>"):  # the operator's prompts too
+        assert prompt in result.stderr and prompt not in result.stdout
     bad = emostage("chat", "--audience", "public", input="/quit\n")
     assert bad.exit_code == 2 and "Unknown audience 'public'" in bad.output
 

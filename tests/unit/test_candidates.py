@@ -105,7 +105,7 @@ def test_the_cli_drafts_candidates_and_chat_review_picks_one() -> None:
     steps = "I want to kill myself tonight.\n2\n/quit\n"
     chat = emostage("chat", "--session", "k", "--review", "--candidates", "2", input=steps)
     assert chat.exit_code == 0, chat.output
-    assert "or a candidate 2-2" in chat.output
+    assert "or a candidate 1-2" in chat.output
     bad = emostage(
         "respond", "-", "--candidates", "0", input='[{"role": "client", "content": "Hi."}]'
     )

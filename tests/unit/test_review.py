@@ -166,6 +166,25 @@ def test_only_a_whole_answer_decides_at_the_review_prompt() -> None:
     assert approved.exit_code == 0 and approved.output.count("counselor>") == 1
 
 
+@pytest.mark.usefixtures("scripted_cli")
+def test_replacing_the_whole_reply_sends_it_as_typed_and_says_so() -> None:
+    steps = f"{CRISIS}\nr\nAre you safe right now?\n/quit\n"
+    result = emostage("chat", "--session", "r3", "--review", input=steps)
+    assert result.exit_code == 0, result.output
+    assert "the crisis resources are not added" in result.stderr
+    assert result.stdout.rstrip().endswith("counselor> Are you safe right now?\n(crisis)\nyou>")
+
+
+@pytest.mark.usefixtures("scripted_cli")
+def test_a_session_paused_for_a_counselor_reopened_for_a_client_is_one_line() -> None:
+    emostage("chat", "--session", "r4", "--review", input=f"{CRISIS}\n")  # left paused
+    reopened = emostage("chat", "--session", "r4", "--review", "--audience", "client", input="a\n")
+    assert reopened.exit_code == 2 and "paused for a counselor" in reopened.stderr
+    assert "review (risk" not in reopened.output  # refused before the review is shown
+    decided = emostage("chat", "--session", "r4", "--review", input="a\n/quit\n")
+    assert decided.exit_code == 0 and "988" in decided.stdout
+
+
 def test_a_message_sent_while_paused_is_refused_not_merged_into_the_turn() -> None:
     reviewed = stage(checkpointer=InMemorySaver())
     reviewed.respond(client(CRISIS), thread_id="w")
