@@ -13,7 +13,8 @@ that draw it (agent-chat-ui) show approve, edit and reject controls; EmoStage's 
 - or EmoStage's own: `"approve"`, `{"action": "edit" | "own" | "replace", "response": ...}`
   (`replace`: the whole reply, verbatim).
 
-The decision is kept in the state as a `ReviewRecord`.
+A decision is checked against the waiting turn before its run starts, so a wrong one is
+refused with nothing stored (`emostage.paused`). It is kept in the state as a `ReviewRecord`.
 
 This module is the one home of review: when a turn pauses (`needs_review`), what the
 reviewer sees (`review_request`, `review_interrupt`), what a decision may be
