@@ -100,6 +100,12 @@ def test_a_held_client_turn_refuses_new_messages_until_staff_decide(
     typo: Any = {"update": {"review_decision": "aprove"}, "goto": "deliver_reply"}
     refused = list(client_server.runs.stream(thread, "emostage", command=typo, context=CONTEXT))
     assert [line for line in errors(refused) if "got 'aprove'" in line]
+    resumed = list(
+        client_server.runs.stream(
+            thread, "emostage", command={"resume": "approve"}, context=CONTEXT
+        )
+    )
+    assert [line for line in errors(resumed) if "held for staff, not paused" in line]
     kept: Any = client_server.threads.get_state(thread)["values"]
     assert kept.get("review_decision") is None and kept["awaiting_review"]  # nothing stored
 
