@@ -35,13 +35,6 @@ from emostage.review import (
 )
 
 
-def _paused_for_counselor() -> InputError:
-    return InputError(
-        "This turn was paused for a counselor (an interrupt): decide it on a counselor-facing "
-        "graph (audience='counselor')."
-    )
-
-
 def waiting_request(snapshot: StateSnapshot) -> ReviewRequest | None:
     """What the thread's paused or held turn waits for; None when no turn awaits review."""
     for interrupt in snapshot.interrupts:
@@ -145,3 +138,10 @@ def _resume_value(resume: Any, snapshot: StateSnapshot) -> Any:
     if isinstance(resume, Mapping) and resume and set(resume) <= ids:
         return next(iter(resume.values()))
     return resume
+
+
+def _paused_for_counselor() -> InputError:
+    return InputError(
+        "This turn was paused for a counselor (an interrupt): decide it on a counselor-facing "
+        "graph (audience='counselor')."
+    )
