@@ -183,6 +183,7 @@ class EmoStage:
         Args:
             dialogue: Turns `{role, content}`, or a KokoroChat document.
             thread_id: With a checkpointer: continue this thread; `dialogue` holds the new turns.
+                Without one, nothing is kept: it only names the session for the model server.
             on_stage: Told the names of the nodes running, as they change (progress).
             on_text: Told each change of the reply as it is written (`ReplyDelta`): text to
                 append, or a replacement of all shown so far. Applied in order, they give

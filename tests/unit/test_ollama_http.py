@@ -282,3 +282,17 @@ def test_every_request_of_a_turn_names_its_session_for_replica_affinity(
     assert len(set(sent[6:])) == 1 and sent[6] != alice
     # A digest, never the session's name.
     assert not any("alice" in str(headers) for headers in fake.request_headers)
+
+
+def test_without_a_checkpointer_a_thread_id_only_names_the_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = fake_ollama()
+    stage = EmoStage(chat_model=ollama_model(monkeypatch, fake.handle))
+    stage.respond(DIALOGUE, thread_id="carol")
+    stage.respond([{"role": "client", "content": "Still here."}], thread_id="carol")
+    carol = hashlib.sha256(b"carol").hexdigest()[:16]
+    assert {headers.get(SESSION_HEADER) for headers in fake.request_headers} == {carol}
+    # Nothing was kept: the second turn's prompts hold only its own dialogue.
+    second = json.dumps(fake.requests[-1])
+    assert "Still here." in second and "sleeping well" not in second
