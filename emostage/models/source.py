@@ -146,6 +146,22 @@ class ModelSource:
                 self._cache[key] = build_chat_model(context)
             return self._cache[key]
 
+    def built(self, context: Context) -> bool:
+        """Whether the turn's models (drafting and analysis) are built already."""
+        if self.fixed is not None:
+            return True
+        with self._lock:
+            return all(c.model_settings() in self._cache for c in _turn_models(context))
+
+    def build(self, context: Context) -> None:
+        """Build the turn's models now (async nodes call it on a worker thread).
+
+        The event loop must never wait on a model's files: the embedded GGUF is assembled
+        and loaded on first use.
+        """
+        for settings in _turn_models(context):
+            self.get(settings)
+
     def structured(self, context: Context, schema: type[BaseModel]) -> Runnable[Any, Any] | None:
         """The turn's model with structured output for `schema` (raw answer included).
 
@@ -166,3 +182,9 @@ class ModelSource:
                     built = None
                 self._structured[key] = built
             return self._structured[key]
+
+
+def _turn_models(context: Context) -> tuple[Context, ...]:
+    """The settings of each model a turn asks: the drafting one, and the analysis one."""
+    analysis = context.for_analysis()
+    return (context,) if analysis is context else (context, analysis)

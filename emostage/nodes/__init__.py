@@ -14,6 +14,7 @@ between. What a model answer may be, and what happens to a bad one, is
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, Literal
 
@@ -110,12 +111,14 @@ class ModelNode(Runnable[State, dict[str, Any]]):
         self,
         name: str,
         body: NodeBody,
-        models: ModelSource,
+        models: ModelSource | None,
         *,
         taxonomy: Taxonomy | None = None,
         shows_reply: bool = False,
     ) -> None:
-        """A node called `name` that runs `body`, asking `models`; its report joins the update.
+        """A node called `name` that runs `body`, asking `models` (None: it asks none).
+
+        Its report joins the update.
 
         A node that asks with `DialogueView.ask` needs the `taxonomy`: every call's
         prompt starts with the same standing instructions, which list its phases. With
@@ -124,7 +127,8 @@ class ModelNode(Runnable[State, dict[str, Any]]):
         """
         self.name: str = name
         self.body = body
-        self.models = models
+        self.models = models or ModelSource()
+        self.asks = models is not None
         self.taxonomy = taxonomy
         self.shows_reply = shows_reply
 
@@ -137,7 +141,14 @@ class ModelNode(Runnable[State, dict[str, Any]]):
     async def ainvoke(
         self, input: State, config: RunnableConfig | None = None, **kwargs: Any
     ) -> dict[str, Any]:
-        """Run the node, awaiting its model calls on the event loop."""
+        """Run the node, awaiting its model calls on the event loop.
+
+        A model not built yet is built on a worker thread first: loading one reads files
+        (the embedded GGUF), which must not stall the loop (LangGraph Server refuses it).
+        """
+        context = resolve_context(get_runtime(Context).context)
+        if self.asks and not self.models.built(context):
+            await asyncio.to_thread(self.models.build, context)
         return await run_async(self._run(input))
 
     def _run(self, state: State) -> Asking[dict[str, Any]]:
@@ -170,9 +181,7 @@ def node(
     """
 
     def wrap(body: NodeBody) -> ModelNode:
-        return ModelNode(
-            name, body, models or ModelSource(), taxonomy=taxonomy, shows_reply=shows_reply
-        )
+        return ModelNode(name, body, models, taxonomy=taxonomy, shows_reply=shows_reply)
 
     return wrap
 

@@ -188,6 +188,19 @@ def test_regenerate_from_a_chat_client_drafts_anew(server: SyncLangGraphClient) 
     assert [m["type"] for m in again["messages"]] == ["human", "ai"]
 
 
+@pytest.mark.real_model
+def test_the_embedded_model_answers_under_the_server(server: SyncLangGraphClient) -> None:
+    """Its first use assembles and loads the GGUF: never on the server's event loop, which
+    refuses blocking calls (every turn failed there before)."""
+    thread = server.threads.create()["thread_id"]
+    payload: Any = {"messages": [{"role": "user", "content": "Work is crushing me."}]}
+    context: Any = {"backend": "llamacpp", "max_tokens": 48, "locale": "en-US"}
+    parts = list(server.runs.stream(thread, "emostage", input=payload, context=context))
+    assert [part.data for part in parts if part.event == "error"] == []
+    values: Any = server.threads.get_state(thread)["values"]
+    assert values["response"] and values["messages"][-1]["content"] == values["response"]
+
+
 def test_a_counselor_draft_is_rewritten_under_the_server(server: SyncLangGraphClient) -> None:
     thread = server.threads.create()["thread_id"]
     payload: Any = {
