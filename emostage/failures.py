@@ -1,11 +1,13 @@
 """A failed turn, as the thread keeps it and the client sees it.
 
 When a turn on a thread fails (the model server down past its retries, the deadline, a
-deployment's bad setting), the developer gets the one-line `EmoStageError` as before. The
-thread also records it, so the conversation does not just stop with no reply and no mark:
+deployment's bad setting, or a bug), the developer gets the error as before (an
+`EmoStageError` is one line). The thread also records it, so the conversation does not just
+stop with no reply and no mark:
 
 - `failure` in the state: which turn, the error's type and its one line (never client
-  text: `EmoStageError` messages are EmoStage's own);
+  text: `EmoStageError` messages are EmoStage's own; of any other error, a bug, only its
+  type is kept, since its message may quote anything);
 - a short chat message in the client's language ("I couldn't reply just now..."), kept in
   `messages` but not in `dialogue`: it is no counselor turn, and the model never reads it;
 - the turn is closed: the client's next message starts a new turn, which merges with the
@@ -37,7 +39,7 @@ from emostage.streaming import FAILED_KEY, REPLACE_KEY
 AnyGraph = CompiledStateGraph[Any, Any, Any, Any]
 
 
-def failure_update(state: dict[str, Any], error: EmoStageError, context: Context) -> dict[str, Any]:
+def failure_update(state: dict[str, Any], error: Exception, context: Context) -> dict[str, Any]:
     """The state update that records `error` for the turn in `state` and tells the client.
 
     Args:
@@ -52,7 +54,7 @@ def failure_update(state: dict[str, Any], error: EmoStageError, context: Context
         "failure": TurnFailure(
             turn=sum(t.role == "client" for t in dialogue),
             error=type(error).__name__,
-            message=str(error),
+            message=_one_line(error),
         ),
         "messages": [message],
         "messages_read": len(state.get("messages", [])) + 1,
@@ -60,6 +62,12 @@ def failure_update(state: dict[str, Any], error: EmoStageError, context: Context
         "last_turn_shown": dialogue[-1].content if dialogue else "",
         **TURN_ENDED,
     }
+
+
+def _one_line(error: Exception) -> str:
+    if isinstance(error, EmoStageError):
+        return str(error)
+    return f"An unexpected {type(error).__name__}: see the server's log for its traceback."
 
 
 def failure_text(dialogue: list[Turn], context: Context) -> str:
@@ -73,7 +81,7 @@ def _language(dialogue: list[Turn], context: Context) -> Language:
 
 def told_failure(
     graph: AnyGraph,
-    error: EmoStageError,
+    error: Exception,
     input: Any,
     config: Any,
     settings: Context,
@@ -105,7 +113,7 @@ def told_failure(
 
 async def atold_failure(
     graph: AnyGraph,
-    error: EmoStageError,
+    error: Exception,
     input: Any,
     config: Any,
     settings: Context,

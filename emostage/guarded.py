@@ -15,7 +15,7 @@ Studio. A guarded run
 - refuses a new message while the thread's turn awaits review, and a decision the thread
   cannot take, before anything is stored (`emostage.paused`);
 - for a client audience, streams the reply only (`emostage.audience`);
-- when the turn fails (any `EmoStageError` but bad input), records the failure in the
+- when the turn fails (for any reason but bad input), records the failure in the
   thread and ends the stream by telling the client, in their language
   (`emostage.failures`), before the error goes on to the caller.
 """
@@ -29,6 +29,7 @@ from contextvars import Context as RunContext
 from contextvars import copy_context
 from typing import Any
 
+from langgraph.errors import GraphBubbleUp
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 from langsmith import tracing_context
@@ -36,7 +37,7 @@ from langsmith import tracing_context
 from emostage.audience import Audience, client_options, client_view
 from emostage.context import Context, resolve_context
 from emostage.conversation import as_list, check_size
-from emostage.errors import ConfigError, EmoStageError
+from emostage.errors import ConfigError
 from emostage.failures import atold_failure, told_failure
 from emostage.models.deadline import set_session, start_turn
 from emostage.paused import decision_refusal, paused_refusal
@@ -74,7 +75,9 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, Any]):
                     except StopIteration:
                         return
                     yield _shown(self, chunk, kwargs)
-            except EmoStageError as error:
+            except GraphBubbleUp:  # a subgraph's pause, for its parent: no failure
+                raise
+            except Exception as error:
                 yield from told_failure(self, error, input, config, settings, kwargs)
                 raise
             finally:
@@ -112,7 +115,9 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, Any]):
                     except StopAsyncIteration:
                         return
                     yield _shown(self, chunk, kwargs)
-            except EmoStageError as error:
+            except GraphBubbleUp:  # a subgraph's pause, for its parent: no failure
+                raise
+            except Exception as error:
                 for chunk in await atold_failure(self, error, input, config, settings, kwargs):
                     yield chunk
                 raise
