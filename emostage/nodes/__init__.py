@@ -30,6 +30,7 @@ from emostage.models.source import ModelSource
 from emostage.nodes.step import Step
 from emostage.prompts.messages import DialogueView
 from emostage.prompts.phases import Taxonomy
+from emostage.review import joined_reply
 from emostage.safety import Resource
 from emostage.state import State
 from emostage.streaming import ReplyWriter, StreamCleaner
@@ -193,6 +194,7 @@ def drafted(
     resources: Sequence[Resource] = (),
     changes: Sequence[str] = (),
     candidates: Sequence[str] = (),
+    unreviewed: bool = False,
 ) -> dict[str, Any]:
     """The state update of a drafting node: the draft, for `deliver_reply` to deliver.
 
@@ -200,7 +202,8 @@ def drafted(
     `message` (a fallback replaces what the model had written). A draft shown unchanged
     also joins the chat `messages` now, under the id it was streamed under
     (`deliver_reply` completes it): the reply message first appears with its draft, so a
-    rerun from the checkpoint before it (a chat client's "regenerate") drafts anew.
+    rerun from the checkpoint before it (a chat client's "regenerate") drafts anew. So
+    does a draft no reviewer holds that was not streamed (`unreviewed`: a rewrite), whole.
 
     Args:
         step: The node's step.
@@ -210,14 +213,19 @@ def drafted(
         changes: What a rewrite changed in the counselor's draft.
         candidates: Every draft of the turn, when it drafted more than one (`message` is
             the first).
+        unreviewed: The reply is delivered as drafted, never held for a reviewer.
     """
     message_id = ""
+    early = []
     if step.reply is not None:
         step.reply.settle(message)
         show_more(step.reply.take_fresh(), step.reply.message_id)
         # After a replacement, `messages` clients get the stored reply as a new message.
         message_id = "" if step.reply.replaced else step.reply.message_id
-    early = [reply_message(message, {}, message_id)] if message_id else []
+        early = [reply_message(message, {}, message_id)] if message_id else []
+    elif unreviewed:
+        early = [reply_message(joined_reply(message, appendix), {})]
+        message_id = str(early[0].id)
     return {
         **({"messages": early} if early else {}),
         "draft": message,

@@ -69,9 +69,10 @@ def make_rewrite_draft(models: ModelSource, taxonomy: Taxonomy) -> Node:
         message = clean_reply(answer.reply, view.labels) or draft
         if message == draft and answer.changes:
             answer.changes = []  # nothing changed, whatever the notes say
+        # A rewrite is the counselor's own reviewed draft: delivered as drafted.
         if not crisis:
-            return drafted(step, message, changes=answer.changes)
+            return drafted(step, message, changes=answer.changes, unreviewed=True)
         appendix, resources = crisis_appendix(step, header)
-        return drafted(step, message, appendix, resources, changes=answer.changes)
+        return drafted(step, message, appendix, resources, changes=answer.changes, unreviewed=True)
 
     return rewrite_draft

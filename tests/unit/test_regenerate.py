@@ -44,3 +44,42 @@ def test_a_crisis_reply_regenerated_keeps_its_resources_once() -> None:
     resources = first["response"].removeprefix(FIRST)
     assert "988" in resources and again["response"] == SECOND + resources
     assert again["messages"][-1].content == again["response"]
+
+
+def test_a_rewrite_regenerated_asks_the_model_again() -> None:
+    rewrites = [{"reply": FIRST, "changes": ["warmer"]}, {"reply": SECOND, "changes": ["calmer"]}]
+    model = ScriptedChatModel(structured={"Rewrite": list(rewrites)})
+    graph = build_graph(model, checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "w"}}
+    said: Any = {
+        "messages": [{"role": "user", "content": "Work is crushing me."}],
+        "counselor_draft": "You should talk to your boss.",
+    }
+    first = graph.invoke(said, config)
+    assert first["response"] == FIRST
+    again = graph.invoke(None, parent_of_first_sight(graph, config, first["messages"][-1].id))
+    assert again["response"] == SECOND == again["messages"][-1].content
+    assert sum(name == "Rewrite" for name, _ in model.calls) == 2
+    latest = graph.get_state(config).values
+    assert [m.type for m in latest["messages"]] == ["human", "ai"] and latest["changes"] == [
+        "calmer"
+    ]
+
+
+def test_a_crisis_rewrite_is_one_message_with_its_resources() -> None:
+    model = ScriptedChatModel(structured={"Rewrite": [{"reply": FIRST, "changes": []}]})
+    graph = build_graph(model, checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "x"}}
+    said: Any = {
+        "messages": [{"role": "user", "content": "I want to kill myself tonight."}],
+        "counselor_draft": "Please stay safe.",
+    }
+    messages = [
+        chunk[0]
+        for chunk in graph.stream(said, config, stream_mode="messages")
+        if chunk[0].type != "human"
+    ]
+    output = graph.get_state(config).values
+    assert "988" in output["response"] and output["messages"][-1].content == output["response"]
+    assert {m.id for m in messages} == {output["messages"][-1].id}  # one message, as stored
+    assert messages[0].content == output["response"]

@@ -281,7 +281,7 @@ def test_an_answer_cut_off_then_written_otherwise_replaces_what_was_shown() -> N
     assert shown_text(deltas) == OTHER_REPLY
 
 
-def test_a_failed_turn_retracts_what_it_showed() -> None:
+def test_a_failed_turn_retracts_what_it_showed_and_tells_the_client() -> None:
     class FailsAfterDrafting(InMemorySaver):
         def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
             if any(w.get("response") for w in [checkpoint.get("channel_values", {})]):
@@ -294,4 +294,7 @@ def test_a_failed_turn_retracts_what_it_showed() -> None:
         stage.respond(
             [{"role": "client", "content": CLIENT["en"]}], thread_id="t", on_text=told.append
         )
-    assert told and told[-1] == ReplyDelta("", replaces=True) and shown_text(told) == ""
+    # What was shown is taken back, and the client is told their turn failed (the store
+    # that failed the turn cannot keep that notice either).
+    notice = load_prompts("en").failure_reply
+    assert told and told[-1] == ReplyDelta(notice, replaces=True) and shown_text(told) == notice
