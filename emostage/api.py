@@ -318,8 +318,10 @@ class EmoStage:
     ) -> Run:
         self._choose_backend()
         context = self._settings(overrides)
-        if counselor_draft and context.candidates > 1:
-            raise ConfigError("A rewrite writes one reply: leave candidates at 1.")
+        if counselor_draft:  # one reply, whatever the default (EMOSTAGE_CANDIDATES included)
+            if overrides.get("candidates", 1) > 1:
+                raise ConfigError("A rewrite writes one reply: leave candidates at 1.")
+            context = replace(context, candidates=1)
         turns = dialogue_turns(dialogue)
         if thread_id is None:
             require_client_last(turns)

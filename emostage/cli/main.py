@@ -6,7 +6,7 @@ import importlib.metadata
 import os
 import sys
 import uuid
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
@@ -129,7 +129,8 @@ def rewrite(
         dialogue = read_dialogue(file)
         stage = build_stage(chosen, turn)
         with on_ctrl_c(_no_reply), spinner("Reading the session and your draft ..."):
-            reply = stage.rewrite(dialogue, draft)
+            asked: dict[str, Any] = {"candidates": turn.candidates} if turn.candidates else {}
+            reply = stage.rewrite(dialogue, draft, **asked)  # more than one is refused
         if json_output:
             out.print_json(reply.model_dump_json())
         else:

@@ -63,7 +63,8 @@ Candidates = Annotated[
     int | None,
     typer.Option(
         "--candidates",
-        help="Replies drafted at once; with --review you pick one (default: 1).",
+        help="Replies drafted at once (default: 1): chat --review lets you pick one, "
+        "respond --json lists them all; a rewrite writes one.",
     ),
 ]
 AudienceOpt = Annotated[

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from langchain_core.messages import HumanMessage
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from emostage.analysis import PhaseAssessment
 from emostage.nodes import REWRITE_DRAFT, Asking, ModelSource, Node, Step, drafted, node
@@ -35,6 +35,12 @@ class Rewrite(BaseModel):
     changes: list[Annotated[str, StringConstraints(max_length=CHANGE_CHARS)]] = Field(
         default_factory=list, max_length=MAX_CHANGES, description="What changed, and why."
     )
+
+    @field_validator("changes", mode="before")
+    @classmethod
+    def _first_changes(cls, value: Any) -> Any:
+        """Keep the first `MAX_CHANGES`: one note too many is no reason to lose the rewrite."""
+        return value[:MAX_CHANGES] if isinstance(value, list) else value
 
 
 def make_rewrite_draft(models: ModelSource, taxonomy: Taxonomy) -> Node:
@@ -66,7 +72,10 @@ def make_rewrite_draft(models: ModelSource, taxonomy: Taxonomy) -> Node:
             default=Rewrite(reply=draft),
             drafting=True,
         )
-        message = clean_reply(answer.reply, view.labels) or draft
+        message = clean_reply(answer.reply, view.labels)
+        if not message and step.run.fallback is None:
+            step.run.fallback = "an empty rewrite: the draft goes unchanged"
+        message = message or draft
         if message == draft and answer.changes:
             answer.changes = []  # nothing changed, whatever the notes say
         # A rewrite is the counselor's own reviewed draft: delivered as drafted.

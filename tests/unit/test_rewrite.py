@@ -105,7 +105,39 @@ def test_a_rewrite_without_a_phase_uses_the_phase_neutral_strategy(settings: Any
     assert "Phase now:" not in request and "keep it theirs" in request
 
 
-def test_a_rewrite_writes_one_reply() -> None:
+def test_a_rewrite_writes_one_reply(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     stage, _ = rewriter(BETTER)
     with pytest.raises(ConfigError, match="candidates at 1"):
         stage.rewrite(ROUTINE, DRAFT, candidates=3)
+    # A default of several (a server's EMOSTAGE_CANDIDATES) leaves a rewrite at one.
+    monkeypatch.setenv("EMOSTAGE_CANDIDATES", "3")
+    several, _ = rewriter(BETTER)
+    assert several.context.candidates == 3
+    assert several.rewrite(ROUTINE, DRAFT).candidates == []
+    monkeypatch.setenv("EMOSTAGE_BACKEND", "scripted")
+    dialogue = tmp_path / "d.json"
+    dialogue.write_text('[{"role": "client", "content": "Work is crushing me."}]')
+    assert emostage("rewrite", str(dialogue), "--draft", DRAFT).exit_code == 0
+    asked = emostage("rewrite", str(dialogue), "--draft", DRAFT, "--candidates", "3")
+    assert asked.exit_code == 2 and "candidates at 1" in asked.output
+
+
+@pytest.mark.parametrize(
+    ("answer", "fallback"),
+    [
+        ({"reply": "", "changes": []}, "an empty rewrite"),
+        ({"reply": "  ", "changes": ["none"]}, "an empty rewrite"),
+    ],
+)
+def test_an_empty_rewrite_is_a_fallback_that_is_said(answer: Any, fallback: str) -> None:
+    stage, _ = rewriter(answer)
+    reply = stage.rewrite(ROUTINE, DRAFT)
+    assert reply.response == DRAFT and reply.changes == []
+    assert any(fallback in f for f in reply.diagnostics.fallbacks)
+
+
+def test_one_change_too_many_keeps_the_rewrite_and_its_first_changes() -> None:
+    stage, _ = rewriter({"reply": "That sounds exhausting.", "changes": list("abcde")})
+    reply = stage.rewrite(ROUTINE, DRAFT)
+    assert reply.response == "That sounds exhausting." and reply.changes == list("abcd")
+    assert reply.diagnostics.fallbacks == []
