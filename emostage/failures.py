@@ -20,7 +20,7 @@ graph.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from langgraph.graph.state import CompiledStateGraph
@@ -30,7 +30,7 @@ from emostage.context import Context
 from emostage.conversation import Turn, as_list, reply_message, spoken_turns
 from emostage.errors import EmoStageError, InputError
 from emostage.languages import Language, detect_language
-from emostage.nodes import DELIVER_REPLY
+from emostage.nodes import DELIVER_REPLY, SCREEN_RISK
 from emostage.prompts import load_prompts
 from emostage.sessions.base import thread_config, thread_of
 from emostage.state import TURN_ENDED, InputState, TurnFailure
@@ -99,12 +99,12 @@ def told_failure(
     if latest is None:
         return _telling(graph, settings, options, _said(input), None)
     try:
-        snapshot = graph.get_state(latest)
-        if snapshot.interrupts:
+        snapshot = _turn_start(graph.get_state_history(latest))
+        if snapshot is None or snapshot.interrupts:
             return []
         dialogue = snapshot.values.get("dialogue", [])
         update = failure_update(snapshot.values, error, settings)
-        graph.update_state(latest, update, as_node=DELIVER_REPLY)
+        graph.update_state(snapshot.config, update, as_node=DELIVER_REPLY)
         after = graph.get_state(latest)
     except Exception:
         return _telling(graph, settings, options, _said(input), None)
@@ -126,16 +126,45 @@ async def atold_failure(
     if latest is None:
         return _telling(graph, settings, options, _said(input), None)
     try:
-        snapshot = await graph.aget_state(latest)
-        if snapshot.interrupts:
+        history = [s async for s in _turn_history(graph.aget_state_history(latest))]
+        snapshot = _turn_start(history)
+        if snapshot is None or snapshot.interrupts:
             return []
         dialogue = snapshot.values.get("dialogue", [])
         update = failure_update(snapshot.values, error, settings)
-        await graph.aupdate_state(latest, update, as_node=DELIVER_REPLY)
+        await graph.aupdate_state(snapshot.config, update, as_node=DELIVER_REPLY)
         after = await graph.aget_state(latest)
     except Exception:
         return _telling(graph, settings, options, _said(input), None)
     return _telling(graph, settings, options, dialogue, after)
+
+
+def _turn_start(history: Iterable[StateSnapshot]) -> StateSnapshot | None:
+    """Where the failed turn's record goes: the checkpoint before its analysis began.
+
+    So a chat client's "regenerate" (a rerun from the checkpoint before the notice) runs
+    the whole turn again, not only the draft after a fallback analysis. `history` is the
+    thread's, newest first; when the turn stored nothing of its analysis, or is paused for
+    review, it is the newest checkpoint.
+    """
+    newest = None
+    for snapshot in history:
+        newest = newest or snapshot
+        if snapshot.interrupts and snapshot is newest:
+            return snapshot
+        if SCREEN_RISK in snapshot.next:
+            return snapshot
+        if not snapshot.next:  # the turn before ended here: this one stored nothing of it
+            break
+    return newest
+
+
+async def _turn_history(history: AsyncIterator[StateSnapshot]) -> AsyncIterator[StateSnapshot]:
+    """The thread's checkpoints, newest first, back to the start of its last turn."""
+    async for snapshot in history:
+        yield snapshot
+        if SCREEN_RISK in snapshot.next or not snapshot.next:
+            return
 
 
 def _said(input: Any) -> list[Turn]:
