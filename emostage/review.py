@@ -187,6 +187,10 @@ def reviewed_reply(
     if decision.action == "pick":
         drafts = list(candidates) or [message]
         if not 1 <= (decision.candidate or 0) <= len(drafts):
+            if len(drafts) == 1:
+                raise InputError(
+                    f"This turn drafted one reply: there is no candidate {decision.candidate}."
+                )
             raise InputError(f"This turn has candidates 1 to {len(drafts)}; pick one of them.")
         message = drafts[(decision.candidate or 1) - 1]
     return joined_reply(message, appendix)

@@ -153,9 +153,13 @@ def reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
     err.print(
         f"[bold yellow]review[/] [dim](risk: {request.risk.level}, {request.risk.subject})[/]"
     )
-    say(err, request.draft)
-    for number, candidate in enumerate(request.candidates[1:], 2):
-        say(err, f"[{number}] {candidate}", "dim")
+    if request.candidates:  # each numbered; the crisis resources, which follow any, once
+        for number, candidate in enumerate(request.candidates, 1):
+            say(err, f"[{number}] {candidate}")
+        if resources := request.draft.removeprefix(request.message).strip():
+            say(err, resources, "dim")
+    else:
+        say(err, request.draft)
     picks = f", or a candidate 1-{len(request.candidates)}" if request.candidates else ""
 
     def ask(prompt: str) -> str:

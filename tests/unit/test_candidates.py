@@ -106,6 +106,9 @@ def test_the_cli_drafts_candidates_and_chat_review_picks_one() -> None:
     chat = emostage("chat", "--session", "k", "--review", "--candidates", "2", input=steps)
     assert chat.exit_code == 0, chat.output
     assert "or a candidate 1-2" in chat.output
+    # Each candidate numbered; the crisis resources shown once, after them.
+    assert "[1] " in chat.stderr and "[2] " in chat.stderr
+    assert chat.stderr.count("call or text 988") == 1
     bad = emostage(
         "respond", "-", "--candidates", "0", input='[{"role": "client", "content": "Hi."}]'
     )

@@ -28,7 +28,7 @@ BAD: list[tuple[Any, str]] = [
     ("yes", "got 'yes'"),
     ({"action": "aprove"}, "got action 'aprove'"),
     ({"decisions": [{"type": "reject"}]}, "needs your own reply as its message"),
-    ({"action": "pick", "candidate": 4}, "candidates 1 to 1"),
+    ({"action": "pick", "candidate": 4}, "drafted one reply: there is no candidate 4"),
     ({"action": "pick", "candidate": 0}, "picked by its number, from 1, not '0'"),
     ({"action": "edit", "response": "  "}, "needs a non-empty response"),
 ]
