@@ -143,7 +143,14 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, Any]):
 
 
 def _options(graph: EmoStageGraph, options: dict[str, Any]) -> dict[str, Any]:
-    """A run's stream options; a client's may not ask for other output keys."""
+    """A run's stream options; a client's may not ask for other output keys.
+
+    On a session store, checkpoints are written in order by default (`durability="sync"`):
+    the store keeps only a thread's newest ones, and a late write of an older checkpoint
+    would drop a newer one's writes, such as a review pause.
+    """
+    if isinstance(graph.checkpointer, SessionStore) and options.get("durability") is None:
+        options = {**options, "durability": "sync"}  # (`invoke` passes None when unset)
     return client_options(options) if graph.audience == "client" else options
 
 

@@ -9,8 +9,9 @@ Server), so nothing that would fail is stored:
 - a new message is refused with one line (`paused_refusal`), never merged into the turn;
 - a decision is read against the waiting turn (`decision_refusal`): one that is no
   decision, that names no candidate of the turn, that comes the wrong way for this kind
-  of wait, or that comes when nothing waits, is refused in one line. (Let through, a bad
-  decision would stay in the checkpoint and fail every later run of the thread.)
+  of wait, or that comes when nothing waits, is refused in one line; so is any other
+  command while a turn waits (a `goto` or an update without a decision would drop or jam
+  it). Let through, a bad decision would stay in the checkpoint and fail every later run.
 
 This module is the one home of those checks.
 """
@@ -96,10 +97,16 @@ def decision_refusal(
     """
     if not isinstance(command, Command):
         return None
-    update = command.update if isinstance(command.update, Mapping) else {}
-    if command.resume is None and REVIEW_DECISION not in update:
-        return None
+    update = _updates(command.update)
     request = waiting_request(snapshot)
+    if command.resume is None and REVIEW_DECISION not in update:
+        if request is None:
+            return None
+        return InputError(  # anything else would drop or jam the waiting turn
+            "This thread's turn awaits review: a run on it brings the decision, "
+            "Command(resume=decision) or Command(update={'review_decision': decision}, "
+            "goto='deliver_reply'), and nothing else."
+        )
     if request is None:
         return InputError("No turn of this thread awaits review; nothing was decided.")
     if command.resume is not None:
@@ -125,6 +132,23 @@ def decision_refusal(
     except InputError as refusal:
         return refusal
     return None
+
+
+def _updates(update: Any) -> dict[str, Any]:
+    """A command's state update as a mapping.
+
+    LangGraph takes a mapping, (key, value) pairs, or a state object.
+    """
+    if update is None:
+        return {}
+    if isinstance(update, Mapping):
+        return dict(update)
+    if isinstance(update, list | tuple):
+        pairs = [item for item in update if isinstance(item, list | tuple) and len(item) == 2]
+        return {str(key): value for key, value in pairs}
+    if hasattr(update, REVIEW_DECISION):
+        return {REVIEW_DECISION: getattr(update, REVIEW_DECISION)}
+    return {}
 
 
 def _held(snapshot: StateSnapshot) -> bool:

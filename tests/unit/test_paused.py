@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command
+from langgraph.types import Command, Send
 
 from emostage import EmoStage, InputError
 from emostage.audience import decision_command
@@ -121,3 +121,47 @@ def test_a_thread_opened_by_the_other_audience_is_decided_or_refused_in_one_line
     as_client.respond([{"role": "client", "content": CRISIS}], thread_id="held")
     assert as_counselor.pending_review("held") is not None
     assert as_counselor.resume("held", "approve").response.startswith(DRAFT)
+
+
+@pytest.mark.parametrize(
+    ("audience", "command"), [("counselor", resume), ("client", decision_command)]
+)
+def test_a_decision_as_update_pairs_is_read_too(audience: Any, command: Any) -> None:
+    graph = crisis_graph(audience)
+    thread = held(graph, f"pairs-{audience}")
+    pairs = Command(update=[("review_decision", "bogus")], goto="deliver_reply")
+    with pytest.raises(InputError, match=r"got 'bogus'|paused \(an interrupt\)"):
+        graph.invoke(pairs, thread)
+    assert graph.invoke(command("approve"), thread)["response"].startswith(DRAFT)
+    late = Command(update=[("review_decision", "approve")], goto="deliver_reply")
+    with pytest.raises(InputError, match="No turn of this thread awaits review"):
+        graph.invoke(late, thread)  # after delivery: refused, not kept to fail the next turn
+    assert graph.invoke({"messages": [{"role": "user", "content": "Thanks."}]}, thread)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        Command(goto=Send("deliver_reply", {"draft": "x"})),
+        Command(update={"awaiting_review": None}),
+        Command(goto="deliver_reply"),
+    ],
+)
+def test_no_other_command_runs_on_a_turn_awaiting_review(other: Any) -> None:
+    graph = crisis_graph("client")
+    thread = held(graph, "other")
+    with pytest.raises(InputError, match="a run on it brings the decision"):
+        graph.invoke(other, thread)
+    assert graph.get_state(thread).values["awaiting_review"] is not None  # still held
+    assert graph.invoke(decision_command("approve"), thread)["response"].startswith(DRAFT)
+
+
+@pytest.mark.parametrize("audience", ["counselor", "client"])
+def test_a_raw_graph_on_a_session_store_keeps_its_pause(audience: Any, tmp_path: Any) -> None:
+    model = ScriptedChatModel(defaults={"text": DRAFT})
+    store = EmoStage(model, store=tmp_path / "s.sqlite", review="crisis", audience=audience)
+    thread = held(store.graph, "stored")  # a raw run, with LangGraph's default durability
+    assert store.pending_review("stored") is not None
+    assert store.resume("stored", "approve").response.startswith(DRAFT)
+    assert store.graph.get_state(thread).values["response"].startswith(DRAFT)
+    store.close()
