@@ -100,6 +100,9 @@ def test_a_held_client_turn_refuses_new_messages_until_staff_decide(
     typo: Any = {"update": {"review_decision": "aprove"}, "goto": "deliver_reply"}
     refused = list(client_server.runs.stream(thread, "emostage", command=typo, context=CONTEXT))
     assert [line for line in errors(refused) if "got 'aprove'" in line]
+    pairs: Any = {"update": [["review_decision", "bogus"]], "goto": "deliver_reply"}
+    refused = list(client_server.runs.stream(thread, "emostage", command=pairs, context=CONTEXT))
+    assert [line for line in errors(refused) if "got 'bogus'" in line]
     resumed = list(
         client_server.runs.stream(
             thread, "emostage", command={"resume": "approve"}, context=CONTEXT
