@@ -149,7 +149,7 @@ def reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
     """
     if stage.graph.audience == "client":
         holding = held_text(stage.graph.get_state(thread_config(session)).values)
-        say(out, f"(to the client) {holding}", "dim")
+        say(out, holding, "dim")  # what the client sees while you review
     err.print(
         f"[bold yellow]review[/] [dim](risk: {request.risk.level}, {request.risk.subject})[/]"
     )
