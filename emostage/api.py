@@ -18,7 +18,6 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Durability
 
 from emostage.audience import Audience
 from emostage.context import Context
@@ -115,9 +114,6 @@ class EmoStage:
             checkpointer = self._closing.enter_context(open_store(store))
         if (review != "off" or audience == "client") and checkpointer is None:
             checkpointer = InMemorySaver()  # a paused turn is kept; a client's Reply read
-        # With a checkpointer, "sync" puts the client's words on disk before any model call,
-        # so a crash mid-turn loses nothing. (LangGraph rejects it without a checkpointer.)
-        self._durability: Durability | None = "sync" if checkpointer else None
         try:
             self.graph = build_graph(
                 chat_model,
@@ -270,7 +266,7 @@ class EmoStage:
         if not state.next or state.interrupts:
             return None
         self._choose_backend()
-        run = Run(None, thread_id, self.context, self._durability)
+        run = Run(None, thread_id, self.context)
         return self._reply(run_turn(self.graph, run, on_stage=on_stage), run)
 
     def resume(self, thread_id: str, decision: Any, **overrides: Any) -> Reply:
@@ -300,7 +296,7 @@ class EmoStage:
 
     def _resumption(self, thread_id: str, decision: Any, overrides: Mapping[str, Any]) -> Run:
         payload = review_payload(self.graph, thread_id, decision)
-        return Run(payload, thread_id, self._settings(overrides), self._durability)
+        return Run(payload, thread_id, self._settings(overrides))
 
     def _settings(self, overrides: Mapping[str, Any]) -> Context:
         """This object's settings, with `overrides` for one call."""
@@ -326,7 +322,7 @@ class EmoStage:
         if thread_id is None:
             require_client_last(turns)
         payload = InputState(dialogue=turns, counselor_draft=counselor_draft)
-        return Run(payload, thread_id or uuid.uuid4().hex, context, self._durability)
+        return Run(payload, thread_id or uuid.uuid4().hex, context)
 
     def _reply(self, output: Mapping[str, Any], run: Run) -> Reply:
         if self.graph.audience == "client":  # its stream carries the reply only: the API is staff

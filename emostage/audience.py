@@ -37,7 +37,7 @@ from langgraph.types import Command
 from emostage.conversation import METADATA_KEY, Turn
 from emostage.errors import ConfigError
 from emostage.languages import Language, detect_language
-from emostage.nodes import DELIVER_REPLY
+from emostage.nodes import DELIVER_REPLY, draft_node
 from emostage.prompts import load_prompts
 from emostage.review import ReviewRequest
 
@@ -48,7 +48,7 @@ REVIEW_DECISION = "review_decision"  # the state key a client-audience decision 
 # What a client is shown of a drafting node's name (`draft_node(phase)`, `draft_crisis`...):
 # never a node's name itself, since a phase id cannot be empty.
 _NEUTRAL_NAME = "draft"
-_STRATEGY_NAME = re.compile(r"(?<![A-Za-z0-9_])draft_[A-Za-z0-9_]+")
+_STRATEGY_NAME = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(draft_node(''))}[A-Za-z0-9_]+")
 
 
 def decision_command(decision: Any) -> Command[Any]:

@@ -99,7 +99,7 @@ def told_failure(
     if latest is None:
         return _telling(graph, settings, options, _said(input), None)
     try:
-        snapshot = _turn_start(graph.get_state_history(latest))
+        snapshot = _turn_start(_walked_back(graph.get_state_history(latest)))
         if snapshot is None or snapshot.interrupts:
             return []
         dialogue = snapshot.values.get("dialogue", [])
@@ -126,8 +126,7 @@ async def atold_failure(
     if latest is None:
         return _telling(graph, settings, options, _said(input), None)
     try:
-        history = [s async for s in _turn_history(graph.aget_state_history(latest))]
-        snapshot = _turn_start(history)
+        snapshot = _turn_start(await _awalked_back(graph.aget_state_history(latest)))
         if snapshot is None or snapshot.interrupts:
             return []
         dialogue = snapshot.values.get("dialogue", [])
@@ -139,32 +138,47 @@ async def atold_failure(
     return _telling(graph, settings, options, dialogue, after)
 
 
-def _turn_start(history: Iterable[StateSnapshot]) -> StateSnapshot | None:
+def _turn_start(history: Sequence[StateSnapshot]) -> StateSnapshot | None:
     """Where the failed turn's record goes: the checkpoint before its analysis began.
 
     So a chat client's "regenerate" (a rerun from the checkpoint before the notice) runs
     the whole turn again, not only the draft after a fallback analysis. `history` is the
-    thread's, newest first; when the turn stored nothing of its analysis, or is paused for
-    review, it is the newest checkpoint.
+    thread's last turn, newest first (`_walked_back`); when the turn stored nothing of its
+    analysis, or is paused for review, it is the newest checkpoint.
     """
-    newest = None
-    for snapshot in history:
-        newest = newest or snapshot
-        if snapshot.interrupts and snapshot is newest:
-            return snapshot
-        if SCREEN_RISK in snapshot.next:
-            return snapshot
-        if not snapshot.next:  # the turn before ended here: this one stored nothing of it
-            break
-    return newest
+    if not history:
+        return None
+    newest, oldest = history[0], history[-1]
+    return oldest if SCREEN_RISK in oldest.next and not newest.interrupts else newest
 
 
-async def _turn_history(history: AsyncIterator[StateSnapshot]) -> AsyncIterator[StateSnapshot]:
+def _back_to_turn_start(snapshot: StateSnapshot) -> bool:
+    """Whether walking a thread back stops here.
+
+    It stops where its last turn's analysis was about to begin, or where the turn before
+    ended (the last one stored nothing of its own).
+    """
+    return SCREEN_RISK in snapshot.next or not snapshot.next
+
+
+def _walked_back(history: Iterable[StateSnapshot]) -> list[StateSnapshot]:
     """The thread's checkpoints, newest first, back to the start of its last turn."""
+    walked = []
+    for snapshot in history:
+        walked.append(snapshot)
+        if _back_to_turn_start(snapshot):
+            break
+    return walked
+
+
+async def _awalked_back(history: AsyncIterator[StateSnapshot]) -> list[StateSnapshot]:
+    """`_walked_back` of an async history."""
+    walked = []
     async for snapshot in history:
-        yield snapshot
-        if SCREEN_RISK in snapshot.next or not snapshot.next:
-            return
+        walked.append(snapshot)
+        if _back_to_turn_start(snapshot):
+            break
+    return walked
 
 
 def _said(input: Any) -> list[Turn]:

@@ -145,11 +145,13 @@ class EmoStageGraph(CompiledStateGraph[State, Context, InputState, Any]):
 def _options(graph: EmoStageGraph, options: dict[str, Any]) -> dict[str, Any]:
     """A run's stream options; a client's may not ask for other output keys.
 
-    On a session store, checkpoints are written in order by default (`durability="sync"`):
-    the store keeps only a thread's newest ones, and a late write of an older checkpoint
-    would drop a newer one's writes, such as a review pause.
+    With a checkpointer, each step is stored before the next begins, unless the caller
+    asks otherwise (`durability="sync"`): the client's words are on disk before any model
+    call, so a crash mid-turn loses nothing; and a session store, which keeps only a
+    thread's newest checkpoints, never sees an older one written late, which would drop a
+    newer one's writes (a review pause).
     """
-    if isinstance(graph.checkpointer, SessionStore) and options.get("durability") is None:
+    if graph.checkpointer is not None and options.get("durability") is None:
         options = {**options, "durability": "sync"}  # (`invoke` passes None when unset)
     return client_options(options) if graph.audience == "client" else options
 

@@ -51,9 +51,10 @@ def pending_for(snapshot: StateSnapshot, audience: Audience) -> ReviewRequest | 
     Raises:
         InputError: the turn was paused for a counselor, and this graph faces clients.
     """
-    if snapshot.interrupts and audience == "client" and waiting_request(snapshot):
+    request = waiting_request(snapshot)
+    if request and snapshot.interrupts and audience == "client":
         raise _paused_for_counselor()
-    return waiting_request(snapshot)
+    return request
 
 
 def paused_refusal(snapshot: StateSnapshot, audience: Audience) -> InputError | None:
@@ -74,17 +75,12 @@ def paused_refusal(snapshot: StateSnapshot, audience: Audience) -> InputError | 
     return InputError("This thread's last turn awaits review by staff; send the decision first.")
 
 
-def decision_input(snapshot: StateSnapshot, audience: Audience, decision: Any) -> Command[Any]:
-    """The run that delivers the thread's waiting turn after `decision`, checked first.
+def decision_input(snapshot: StateSnapshot, decision: Any) -> Command[Any]:
+    """The run that delivers the thread's waiting turn after `decision`, as its wait takes it.
 
-    Raises:
-        InputError: the decision is invalid, or no turn awaits review, or the turn was
-            paused for a counselor and this graph faces clients.
+    The run is checked when it starts (`decision_refusal`), like any other.
     """
-    command = decision_command(decision) if _held(snapshot) else Command(resume=decision)
-    if refusal := decision_refusal(snapshot, audience, command):
-        raise refusal
-    return command
+    return decision_command(decision) if _held(snapshot) else Command(resume=decision)
 
 
 def decision_refusal(
@@ -126,9 +122,8 @@ def decision_refusal(
     else:
         decision = update[REVIEW_DECISION]
     try:
-        appendix = request.draft.removeprefix(request.message).strip()
-        chosen = ReviewDecision.parse(decision, appendix, request.message)
-        reviewed_reply(request.message, appendix, chosen, request.candidates)  # a bad pick
+        chosen = ReviewDecision.parse(decision, request.appendix, request.message)
+        reviewed_reply(request.message, request.appendix, chosen, request.candidates)  # a pick
     except InputError as refusal:
         return refusal
     return None

@@ -56,6 +56,11 @@ class ReviewRequest(BaseModel):
         default_factory=list, description="Every drafted message, when the turn drafted several."
     )
 
+    @property
+    def appendix(self) -> str:
+        """What follows the message in the draft: the crisis resources, as shown."""
+        return self.draft.removeprefix(self.message).strip()
+
 
 class ReviewDecision(BaseModel):
     """The reviewer's answer, sent back with `Command(resume=...)`."""

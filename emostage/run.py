@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Durability
 
 from emostage.audience import held_text
 from emostage.context import Context
@@ -45,13 +44,11 @@ class Run:
         payload: New input, a `Command` (a review decision), or None (finish a cut-off turn).
         thread_id: The thread.
         context: The turn's settings.
-        durability: How durably LangGraph stores each step (None without a checkpointer).
     """
 
     payload: Any
     thread_id: str
     context: Context
-    durability: Durability | None
 
     @property
     def config(self) -> RunnableConfig:
@@ -61,7 +58,7 @@ class Run:
     def options(self, *, stages: bool = False) -> dict[str, Any]:
         """What `stream` takes besides the input and config (`stages`: the tasks mode too)."""
         modes = _MODES_WITH_STAGES if stages else _MODES
-        return {"context": self.context, "durability": self.durability, "stream_mode": modes}
+        return {"context": self.context, "stream_mode": modes}
 
 
 class Events:
@@ -181,18 +178,18 @@ def pending_request(graph: EmoStageGraph, thread_id: str) -> ReviewRequest | Non
 
 
 def review_payload(graph: EmoStageGraph, thread_id: str, decision: Any) -> Any:
-    """The input that delivers the thread's turn after `decision`, checked before it runs.
+    """The input that delivers the thread's turn after `decision`.
+
+    The run checks the decision against the waiting turn when it starts (`emostage.paused`).
 
     Raises:
         InputError: the decision is invalid, or the thread awaits no review.
     """
-    ReviewDecision.parse(decision)  # a bad decision fails here, even on a thread unkept
-    if graph.checkpointer is None:
+    ReviewDecision.parse(decision)  # a bad decision fails first, even on a thread unkept
+    snapshot = graph.get_state(thread_config(thread_id)) if graph.checkpointer else None
+    if snapshot is None or waiting_request(snapshot) is None:
         raise InputError(f"Thread {thread_id!r} has no turn awaiting review.")
-    snapshot = graph.get_state(thread_config(thread_id))
-    if waiting_request(snapshot) is None:
-        raise InputError(f"Thread {thread_id!r} has no turn awaiting review.")
-    return decision_input(snapshot, graph.audience, decision)
+    return decision_input(snapshot, decision)
 
 
 def reply_of(output: Mapping[str, Any], mode: str, thread_id: str, model: str) -> Reply:

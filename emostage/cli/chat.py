@@ -156,8 +156,8 @@ def reviewed(stage: EmoStage, session: str, request: ReviewRequest) -> Reply:
     if request.candidates:  # each numbered; the crisis resources, which follow any, once
         for number, candidate in enumerate(request.candidates, 1):
             say(err, f"[{number}] {candidate}")
-        if resources := request.draft.removeprefix(request.message).strip():
-            say(err, resources, "dim")
+        if request.appendix:
+            say(err, request.appendix, "dim")
     else:
         say(err, request.draft)
     picks = f", or a candidate 1-{len(request.candidates)}" if request.candidates else ""
